@@ -1,0 +1,1 @@
+zufsinclude_HEADERS += include/zufs/zus.h include/zufs/zus_pmem.h

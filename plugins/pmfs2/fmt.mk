@@ -1,0 +1,1 @@
+# format library libpmfs2fmt (format helper)

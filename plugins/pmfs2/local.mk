@@ -1,0 +1,1 @@
+# pmfs2 plugin (plugin helper)

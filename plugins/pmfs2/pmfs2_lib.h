@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pmfs2_lib.h - the pmfs2 format library (libpmfs2fmt): reading, validating,
+ * formatting, recovering and checking a pmfs2 image.  Linked by the plugin,
+ * mkfs.pmfs2, fsck.pmfs2 and the tests.  It never trusts the image: every
+ * value read from pmem is range-checked before it is used, and a bad one is
+ * reported as -EUCLEAN with a message, never a crash.
+ *
+ * Messages: functions taking (char *err, size_t errlen) write one line that
+ * says what is wrong and what to do ("... run fsck.pmfs2 -y /dev/pmem0").
+ */
+#ifndef PMFS2_LIB_H
+#define PMFS2_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zufs/zus_pmem.h>
+#include "pmfs2_format.h"
+
+#ifndef EUCLEAN
+#define EUCLEAN 117
+#endif
+
+/* crc32c (Castagnoli), seed and final xor by the caller: use ~0 and ~. */
+uint32_t pmfs2_crc32c(uint32_t crc, const void *buf, size_t len);
+uint32_t pmfs2_super_csum(const struct pmfs2_super *s);
+
+/* Nanoseconds since the epoch, CLOCK_REALTIME. */
+int64_t pmfs2_now(void);
+
+static inline void *pmfs2_block(const struct zus_pmem *pm, uint64_t blk)
+{
+	return (char *)pm->base + (blk << PMFS2_BLOCK_SHIFT);
+}
+
+/*
+ * Check a superblock image against a device of dev_size bytes: magic,
+ * version, features, checksum, geometry (regions in order, inside the
+ * device, no overlap), root ino.  Returns 0, -EINVAL (not pmfs2 at all:
+ * bad magic), -EUCLEAN (pmfs2 but damaged), -EOPNOTSUPP (unknown incompat
+ * feature or newer major version).
+ */
+int pmfs2_super_validate(const struct pmfs2_super *s, uint64_t dev_size,
+			 char *err, size_t errlen);
+
+/*
+ * Load the superblock of pm into *out: the primary if valid, else the
+ * backup (*used_backup = true).  Errors as pmfs2_super_validate; when both
+ * are bad the primary's error is reported.
+ */
+int pmfs2_super_load(const struct zus_pmem *pm, struct pmfs2_super *out,
+		     bool *used_backup, char *err, size_t errlen);
+
+/* Recompute csum and write *s to the primary (and the backup); persisted. */
+void pmfs2_super_write(const struct zus_pmem *pm, struct pmfs2_super *s,
+		       bool backup_too);
+
+struct pmfs2_mkfs_opts {
+	uint64_t inodes;		/* 0: size / PMFS2_DEF_BYTES_PER_INODE */
+	uint64_t journal_blocks;	/* 0: PMFS2_DEF_JOURNAL_BLOCKS */
+	const char *label;		/* NULL: empty; at most 63 bytes */
+	const uint8_t *uuid;		/* NULL: random (libuuid) */
+	const char *dev_hint;		/* path, for devs[0].hint */
+	unsigned int ntier;
+	const uint8_t (*tier_uuid)[16];	/* ntier identities */
+	const uint64_t *tier_size;	/* ntier sizes in bytes */
+	const char *const *tier_hint;	/* ntier paths, may be NULL */
+	uint32_t root_uid, root_gid, root_mode;	/* root_mode 0: 0755 */
+};
+
+/*
+ * Write a fresh filesystem over the whole of pm (pm->size bytes, rounded
+ * down to blocks): superblocks, journal head, zeroed inode table and an empty
+ * root directory; everything persisted.  -EINVAL with a message if the
+ * device is too small or an option is out of range.
+ */
+int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
+		 char *err, size_t errlen);
+
+/* Roll back an interrupted transaction, if any (see pmfs2_format.h). */
+struct pmfs2_recover_info {
+	uint64_t tid;		/* the transaction rolled back, 0 if none */
+	unsigned int undone;	/* UNDO records applied */
+	unsigned int zeroed;	/* ZERO records applied */
+};
+int pmfs2_journal_recover(const struct zus_pmem *pm,
+			  const struct pmfs2_super *s,
+			  struct pmfs2_recover_info *info,
+			  char *err, size_t errlen);
+
+/* Directory name hash: 62 bits, keyed by s->hash_seed. */
+uint64_t pmfs2_name_hash(const struct pmfs2_super *s, const char *name,
+			 size_t len);
+
+/* Inode slot for ino (1 <= ino < inode_count), or NULL if out of range. */
+struct pmfs2_inode *pmfs2_inode_at(const struct zus_pmem *pm,
+				   const struct pmfs2_super *s, uint64_t ino);
+
+/* Is blk a valid pmem data-area block for this superblock? */
+static inline bool pmfs2_data_block_ok(const struct pmfs2_super *s,
+				       uint64_t blk)
+{
+	return blk >= s->data_start && blk < s->total_blocks;
+}
+
+/*
+ * Read-only block map lookup: *ptr = the raw pointer for logical block lblk
+ * (0 for a hole; may carry PMFS2_PTR_TIER).  -EUCLEAN for a map that points
+ * outside the data area or has a bad height.
+ */
+int pmfs2_bmap_get(const struct zus_pmem *pm, const struct pmfs2_super *s,
+		   uint64_t map, uint64_t lblk, uint64_t *ptr);
+
+/*
+ * Walk a block map: cb is called for every index block (level >= 1, lblk =
+ * first logical block it covers) and every mapped data pointer (level 0).
+ * A non-zero return from cb stops the walk and is returned.  -EUCLEAN for a
+ * pointer outside the data area (the walk stops there).
+ */
+typedef int (*pmfs2_bmap_cb)(void *ctx, uint64_t lblk, uint64_t ptr,
+			     int level);
+int pmfs2_bmap_walk(const struct zus_pmem *pm, const struct pmfs2_super *s,
+		    uint64_t map, pmfs2_bmap_cb cb, void *ctx);
+
+/*
+ * fsck.  Checks every on-pmem invariant: superblocks, journal, every inode
+ * (mode, links, sizes, block counts, times, flags), block maps (in range,
+ * no block referenced twice, nothing past size unless preallocated),
+ * directories (head, arrays, buckets, entries hashed into the right bucket,
+ * names valid and unique, inodes in use, types matching, "..", link counts,
+ * connectivity: every in-use inode with links reachable from the root),
+ * xattr blocks and ACL values.  With repair, fixes what it can (replays the
+ * journal, restores the primary superblock, fixes counts, clears bad
+ * entries, frees orphans, reconnects unreachable inodes to /lost+found).
+ */
+struct pmfs2_check_opts {
+	bool repair;
+	bool verbose;
+	void (*report)(void *ctx, const char *msg);	/* one problem a call */
+	void *ctx;
+};
+
+struct pmfs2_check_result {
+	unsigned int errors;		/* problems found */
+	unsigned int fixed;		/* problems repaired */
+	unsigned int unfixable;
+	bool recovered_journal;
+	uint64_t inodes_used, dirs, files, symlinks, others;
+	uint64_t blocks_used, blocks_free;
+};
+
+/* Returns 0 when the check ran (see result), -errno if it could not. */
+int pmfs2_check(const struct zus_pmem *pm, const struct pmfs2_check_opts *o,
+		struct pmfs2_check_result *r);
+
+#endif /* PMFS2_LIB_H */

@@ -1,0 +1,1 @@
+# POSIX behaviour tests

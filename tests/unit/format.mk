@@ -1,0 +1,1 @@
+# unit tests of the format library, mkfs and fsck

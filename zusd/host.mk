@@ -1,0 +1,1 @@
+# shared host library: plugin loader, pmem mapping, in-process host

@@ -1,0 +1,1 @@
+# zusd server and its transports
