@@ -226,7 +226,7 @@ struct pmfs2_inode {
 	uint64_t map;
 	uint64_t xattr_block;	/* block number of the xattr block, or 0 */
 	uint64_t parent;	/* directories: the parent's ino; else 0 */
-	uint64_t reserved[2];
+	uint64_t reserved[3];
 	uint8_t inline_data[PMFS2_INLINE_SIZE];
 };
 static_assert(sizeof(struct pmfs2_inode) == PMFS2_INODE_SIZE, "inode");
