@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * file.c - regular file data: read, write, get_extents, fallocate, lseek,
+ * truncate.
+ *
+ * Invariant: bytes past i_size inside mapped blocks are zero.  New blocks
+ * are zero-filled around the data written into them; an extending write
+ * logs a ZERO record so a rolled-back extend leaves nothing past EOF.
+ * Overwrites of mapped blocks inside i_size need no transaction.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "pmfs2.h"
+
+#define BMASK	((uint64_t)PMFS2_BLOCK_SIZE - 1)
+
+static_assert(offsetof(struct pmfs2_inode, ctime) ==
+	      offsetof(struct pmfs2_inode, mtime) + 8 &&
+	      offsetof(struct pmfs2_inode, mtime) % 64 <= 48,
+	      "mtime and ctime share a cache line");
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int reg_check(const struct pmfs2_inode *pi, int other)
+{
+	if (S_ISREG(pi->mode))
+		return 0;
+	return S_ISDIR(pi->mode) ? -EISDIR : other;
+}
+
+static uint64_t lblks_of(uint64_t size)
+{
+	return (size + BMASK) >> PMFS2_BLOCK_SHIFT;
+}
+
+int pmfs2_truncate(struct pmfs2_sbi *sbi, struct pmfs2_tx *tx,
+		   struct pmfs2_inode *pi, uint64_t size)
+{
+	uint64_t blk, next;
+	int err;
+
+	err = pmfs2_tx_log(tx, pi, sizeof(*pi));
+	if (err || size >= pi->size) {
+		if (!err)
+			pi->size = size;	/* bytes past EOF are zero */
+		return err;
+	}
+	if (size & BMASK) {
+		char *p;
+
+		err = pmfs2_bmap_lookup(sbi, pi, size >> PMFS2_BLOCK_SHIFT,
+					&blk);
+		if (err)
+			return err;
+		if (blk) {
+			p = (char *)pmfs2_blk(sbi, blk) + (size & BMASK);
+			err = pmfs2_tx_log(tx, p, PMFS2_BLOCK_SIZE -
+					   (size & BMASK));
+			if (err)
+				return err;
+			memset(p, 0, PMFS2_BLOCK_SIZE - (size & BMASK));
+		}
+	}
+	/* blocks past the new EOF are trimmed after commit, outside it */
+	err = pmfs2_bmap_next(sbi, pi, lblks_of(size), PMFS2_MAX_LBLKS, true,
+			      &next);
+	if (err)
+		return err;
+	if (next < PMFS2_MAX_LBLKS)
+		pi->flags |= PMFS2_IF_TRUNC_PENDING;
+	pi->size = size;
+	return 0;
+}
+
+/* relatime: keep atime ordered after mtime/ctime, else refresh daily */
+static void touch_atime(struct pmfs2_sbi *sbi, struct pmfs2_inode *pi)
+{
+	int64_t at = __atomic_load_n(&pi->atime, __ATOMIC_RELAXED);
+	int64_t now;
+
+	if (pmfs2_ro(sbi))
+		return;
+	now = pmfs2_now();
+	if (at > pi->mtime && at > pi->ctime && now - at < 86400 * PMFS2_NSEC)
+		return;
+	pmfs2_store_persist(sbi, &pi->atime, (uint64_t)now);
+}
+
+ssize_t pmfs2_read(struct zus_sb *zsb, uint64_t ino, void *buf, size_t len,
+		   uint64_t off)
+{
+	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
+	struct pmfs2_inode *pi;
+	char *dst = buf;
+	ssize_t done = 0;
+	uint64_t end;
+	int err;
+
+	pmfs2_ilock(sbi, ino, false);
+	err = pmfs2_iget(sbi, ino, &pi);
+	if (!err)
+		err = reg_check(pi, -EINVAL);
+	if (err)
+		goto out;
+	if (off >= pi->size || !len)
+		goto out;
+	end = off + min_u64(len, pi->size - off);
+	if (end - off > SSIZE_MAX)
+		end = off + SSIZE_MAX;
+	while (off < end) {
+		uint64_t boff = off & BMASK, n = min_u64(PMFS2_BLOCK_SIZE - boff,
+							 end - off), blk;
+
+		err = pmfs2_bmap_lookup(sbi, pi, off >> PMFS2_BLOCK_SHIFT, &blk);
+		if (err)
+			break;
+		if (blk)
+			memcpy(dst, (char *)pmfs2_blk(sbi, blk) + boff, n);
+		else
+			memset(dst, 0, n);
+		dst += n;
+		off += n;
+		done += (ssize_t)n;
+	}
+	if (done)
+		touch_atime(sbi, pi);
+out:
+	pmfs2_iunlock(sbi, ino);
+	return done ? done : err;
+}
+
+/* Copy into block blk at boff; a new block gets zeroes around the data. */
+static void fill_block(struct pmfs2_sbi *sbi, uint64_t blk, bool isnew,
+		       uint64_t boff, const char *src, uint64_t n)
+{
+	char *b = pmfs2_blk(sbi, blk);
+
+	if (isnew && boff)
+		zus_pmem_memset_nt(sbi->pm, b, 0, boff);
+	zus_pmem_memcpy_nt(sbi->pm, b + boff, src, n);
+	if (isnew && boff + n < PMFS2_BLOCK_SIZE)
+		zus_pmem_memset_nt(sbi->pm, b + boff + n, 0,
+				   PMFS2_BLOCK_SIZE - boff - n);
+}
+
+static void copy_blocks(struct pmfs2_sbi *sbi, const uint64_t *blks,
+			const bool *isnew, const char *src, uint64_t n,
+			uint64_t pos)
+{
+	for (unsigned int i = 0; n; i++) {
+		uint64_t boff = pos & BMASK;
+		uint64_t c = min_u64(PMFS2_BLOCK_SIZE - boff, n);
+
+		fill_block(sbi, blks[i], isnew[i], boff, src, c);
+		src += c;
+		pos += c;
+		n -= c;
+	}
+}
+
+/* One chunk of at most PMFS2_TX_MAX_BLOCKS blocks. */
+static int write_chunk(struct pmfs2_sbi *sbi, uint64_t ino,
+		       struct pmfs2_inode *pi, const char *src, uint64_t n,
+		       uint64_t pos)
+{
+	uint64_t blks[PMFS2_TX_MAX_BLOCKS];
+	bool isnew[PMFS2_TX_MAX_BLOCKS];
+	uint64_t first = pos >> PMFS2_BLOCK_SHIFT;
+	uint64_t nb = ((pos + n - 1) >> PMFS2_BLOCK_SHIFT) - first + 1;
+	uint64_t end = pos + n, size = pi->size;
+	struct pmfs2_tx *tx;
+	bool holes = false;
+	int64_t now;
+	int err;
+
+	for (uint64_t i = 0; i < nb; i++) {
+		err = pmfs2_bmap_lookup(sbi, pi, first + i, &blks[i]);
+		if (err)
+			return err;
+		isnew[i] = false;
+		holes |= !blks[i];
+	}
+	if (!holes && end <= size) {
+		/* overwrite: data, then the times in atomic stores (one
+		 * cache line: one flush, one fence) */
+		copy_blocks(sbi, blks, isnew, src, n, pos);
+		zus_pmem_fence(sbi->pm);
+		now = pmfs2_now();
+		zus_pmem_store64(&pi->mtime, (uint64_t)now);
+		zus_pmem_store64(&pi->ctime, (uint64_t)now);
+		zus_pmem_persist(sbi->pm, &pi->mtime, 2 * sizeof(pi->mtime));
+		return 0;
+	}
+	tx = pmfs2_tx_begin(sbi);
+	err = 0;
+	if (end > size)
+		err = pmfs2_tx_log_zero(tx, ino, pos > size ? pos : size, end);
+	if (!err)
+		err = pmfs2_tx_log(tx, pi, sizeof(*pi));
+	/* allocate everything first: ENOSPC leaves no data written */
+	for (uint64_t i = 0; i < nb && !err; i++)
+		if (!blks[i])
+			err = pmfs2_bmap_map(tx, pi, first + i, 0, &blks[i],
+					     &isnew[i]);
+	if (!err) {
+		copy_blocks(sbi, blks, isnew, src, n, pos);
+		if (end > size)
+			pi->size = end;
+		pi->mtime = pi->ctime = pmfs2_now();
+	}
+	return pmfs2_tx_end(tx, err);
+}
+
+ssize_t pmfs2_write(struct zus_sb *zsb, uint64_t ino, const void *buf,
+		    size_t len, uint64_t off)
+{
+	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
+	const char *src = buf;
+	struct pmfs2_inode *pi;
+	ssize_t done = 0;
+	int err;
+
+	if (pmfs2_ro(sbi))
+		return -EROFS;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	pmfs2_ilock(sbi, ino, true);
+	err = pmfs2_iget(sbi, ino, &pi);
+	if (!err)
+		err = reg_check(pi, -EINVAL);
+	if (!err && len && (off >= PMFS2_MAX_FILE_SIZE ||
+			    len > PMFS2_MAX_FILE_SIZE - off))
+		err = -EFBIG;
+	while (!err && (size_t)done < len) {
+		uint64_t room = ((uint64_t)PMFS2_TX_MAX_BLOCKS <<
+				 PMFS2_BLOCK_SHIFT) - (off & BMASK);
+		uint64_t n = min_u64(len - (size_t)done, room);
+
+		err = write_chunk(sbi, ino, pi, src, n, off);
+		/* nearly full: write what fits, as a short write */
+		while (err == -ENOSPC && n > PMFS2_BLOCK_SIZE - (off & BMASK)) {
+			uint64_t head = PMFS2_BLOCK_SIZE - (off & BMASK);
+
+			n = head + (((n - head) / 2) & ~BMASK);
+			err = write_chunk(sbi, ino, pi, src, n, off);
+		}
+		if (err)
+			break;
+		src += n;
+		off += n;
+		done += (ssize_t)n;
+	}
+	pmfs2_iunlock(sbi, ino);
+	return done ? done : err;
+}
+
+/* Does [foff, +len) at poff continue extent p? */
+static bool extends(const struct zus_extent *p, uint64_t foff, uint64_t poff)
+{
+	if (p->file_off + p->len != foff)
+		return false;
+	if (p->pmem_off == ZUS_EXTENT_HOLE || poff == ZUS_EXTENT_HOLE)
+		return p->pmem_off == poff;
+	return p->pmem_off + p->len == poff;
+}
+
+/* Append a piece, merging it into the last extent; false when full. */
+static bool add_extent(struct zus_extent *ext, unsigned int *cnt,
+		       unsigned int cap, uint64_t foff, uint64_t poff,
+		       uint64_t len)
+{
+	if (*cnt && extends(&ext[*cnt - 1], foff, poff)) {
+		ext[*cnt - 1].len += len;
+		return true;
+	}
+	if (*cnt == cap)
+		return false;
+	ext[(*cnt)++] = (struct zus_extent){ foff, poff, len };
+	return true;
+}
+
+static int extents(struct pmfs2_sbi *sbi, struct pmfs2_tx *tx,
+		   struct pmfs2_inode *pi, uint64_t pos, uint64_t end,
+		   struct zus_extent *ext, unsigned int cap, unsigned int *cnt)
+{
+	unsigned int allocated = 0;
+	int err;
+
+	while (pos < end) {
+		uint64_t lblk = pos >> PMFS2_BLOCK_SHIFT, boff = pos & BMASK;
+		uint64_t n = min_u64(PMFS2_BLOCK_SIZE - boff, end - pos);
+		uint64_t blk, poff;
+		bool isnew;
+
+		err = pmfs2_bmap_lookup(sbi, pi, lblk, &blk);
+		if (err)
+			return err;
+		if (!blk && tx) {
+			if (allocated == PMFS2_TX_MAX_BLOCKS)
+				break;
+			err = pmfs2_bmap_map(tx, pi, lblk, PMFS2_MAP_ZERO,
+					     &blk, &isnew);
+			if (err)
+				return err;
+			allocated++;
+		}
+		if (!blk) {
+			uint64_t next, e;
+
+			/* a hole: jump to the next mapped block at once */
+			err = pmfs2_bmap_next(sbi, pi, lblk + 1,
+					      lblks_of(end), true, &next);
+			if (err)
+				return err;
+			e = min_u64(next << PMFS2_BLOCK_SHIFT, end);
+			n = e - pos;
+			poff = ZUS_EXTENT_HOLE;
+		} else {
+			poff = (blk << PMFS2_BLOCK_SHIFT) + boff;
+		}
+		if (!add_extent(ext, cnt, cap, pos, poff, n))
+			break;
+		pos += n;
+	}
+	return 0;
+}
+
+int pmfs2_get_extents(struct zus_sb *zsb, uint64_t ino, uint64_t off,
+		      uint64_t len, unsigned int flags, struct zus_extent *ext,
+		      unsigned int *n)
+{
+	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
+	bool wr = flags & ZUS_GE_WRITE;
+	struct pmfs2_inode *pi;
+	struct pmfs2_tx *tx = NULL;
+	unsigned int cap = *n, cnt = 0;
+	int err;
+
+	*n = 0;
+	if (!cap || (flags & ~ZUS_GE_WRITE))
+		return -EINVAL;
+	if (wr && pmfs2_ro(sbi))
+		return -EROFS;
+	if (off >= PMFS2_MAX_FILE_SIZE)
+		return wr ? -EFBIG : 0;
+	if (len > PMFS2_MAX_FILE_SIZE - off) {
+		if (wr)
+			return -EFBIG;
+		len = PMFS2_MAX_FILE_SIZE - off;
+	}
+	pmfs2_ilock(sbi, ino, wr);
+	err = pmfs2_iget(sbi, ino, &pi);
+	if (!err)
+		err = reg_check(pi, -EINVAL);
+	if (err)
+		goto out;
+	if (wr)
+		tx = pmfs2_tx_begin(sbi);
+	err = extents(sbi, tx, pi, off, off + len, ext, cap, &cnt);
+	if (tx)
+		err = pmfs2_tx_end(tx, err);
+	if (!err)
+		*n = cnt;
+out:
+	pmfs2_iunlock(sbi, ino);
+	return err;
+}
+
+/* Blocks that are holes in [from, to), counted run by run. */
+static int count_holes(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
+		       uint64_t from, uint64_t to, uint64_t *holes)
+{
+	int err;
+
+	*holes = 0;
+	while (from < to) {
+		uint64_t h, d;
+
+		err = pmfs2_bmap_next(sbi, pi, from, to, false, &h);
+		if (err || h >= to)
+			return err;
+		err = pmfs2_bmap_next(sbi, pi, h, to, true, &d);
+		if (err)
+			return err;
+		*holes += d - h;
+		from = d;
+	}
+	return 0;
+}
+
+/* Allocate zeroed blocks over [off, off+len), a transaction per chunk. */
+static int alloc_range(struct pmfs2_sbi *sbi, struct pmfs2_inode *pi,
+		       uint64_t off, uint64_t len, bool keep)
+{
+	uint64_t lblk = off >> PMFS2_BLOCK_SHIFT, end = lblks_of(off + len);
+	uint64_t holes, bfree, ifree;
+	int err;
+
+	err = count_holes(sbi, pi, lblk, end, &holes);
+	if (err)
+		return err;
+	pmfs2_alloc_counts(sbi, &bfree, &ifree);
+	/* data plus worst-case index blocks: fail before doing anything */
+	if (holes + holes / (PMFS2_PTRS_PER_BLOCK - 1) + PMFS2_MAX_HEIGHT + 1 >
+	    bfree)
+		return -ENOSPC;
+	for (;;) {
+		struct pmfs2_tx *tx = pmfs2_tx_begin(sbi);
+		unsigned int n = 0;
+
+		err = pmfs2_tx_log(tx, pi, sizeof(*pi));
+		while (!err && n < PMFS2_TX_MAX_BLOCKS) {
+			uint64_t blk;
+			bool isnew;
+
+			err = pmfs2_bmap_next(sbi, pi, lblk, end, false, &lblk);
+			if (err || lblk >= end)
+				break;
+			err = pmfs2_bmap_map(tx, pi, lblk, PMFS2_MAP_ZERO,
+					     &blk, &isnew);
+			n++;
+		}
+		if (!err) {
+			if (lblk >= end && !keep && off + len > pi->size) {
+				pi->size = off + len;
+				pi->mtime = pmfs2_now();
+			}
+			pi->ctime = pmfs2_now();
+		}
+		err = pmfs2_tx_end(tx, err);
+		if (err || lblk >= end)
+			return err;
+	}
+}
+
+static int punch_range(struct pmfs2_sbi *sbi, struct pmfs2_inode *pi,
+		       uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len;
+	uint64_t first = lblks_of(off), last = end >> PMFS2_BLOCK_SHIFT;
+	int err;
+
+	/* partial blocks at the edges are zeroed in place (data) */
+	err = pmfs2_zero_mapped(sbi, pi, off,
+				min_u64(end, first << PMFS2_BLOCK_SHIFT));
+	if (!err && last >= first)
+		err = pmfs2_zero_mapped(sbi, pi, last << PMFS2_BLOCK_SHIFT,
+					end);
+	zus_pmem_fence(sbi->pm);
+	while (!err) {
+		struct pmfs2_tx *tx = pmfs2_tx_begin(sbi);
+		uint64_t next = last;
+
+		if (first < last)
+			err = pmfs2_bmap_punch(tx, pi, first, last,
+					       PMFS2_TX_MAX_BLOCKS, &next);
+		if (!err && next >= last)
+			pi->mtime = pi->ctime = pmfs2_now();
+		err = pmfs2_tx_end(tx, err);
+		if (next >= last)
+			break;
+		first = next;
+	}
+	return err;
+}
+
+int pmfs2_fallocate(struct zus_sb *zsb, uint64_t ino, int mode, uint64_t off,
+		    uint64_t len)
+{
+	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
+	bool keep = mode & ZUS_FALLOC_KEEP_SIZE;
+	struct pmfs2_inode *pi;
+	int err;
+
+	if (mode & ~(ZUS_FALLOC_KEEP_SIZE | ZUS_FALLOC_PUNCH_HOLE |
+		     ZUS_FALLOC_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if ((mode & ZUS_FALLOC_PUNCH_HOLE) &&
+	    (!keep || (mode & ZUS_FALLOC_ZERO_RANGE)))
+		return -EOPNOTSUPP;
+	if (!len)
+		return -EINVAL;
+	if (off >= PMFS2_MAX_FILE_SIZE || len > PMFS2_MAX_FILE_SIZE - off)
+		return -EFBIG;
+	if (pmfs2_ro(sbi))
+		return -EROFS;
+	pmfs2_ilock(sbi, ino, true);
+	err = pmfs2_iget(sbi, ino, &pi);
+	if (!err)
+		err = reg_check(pi, -ENODEV);
+	if (err)
+		goto out;
+	if (mode & ZUS_FALLOC_PUNCH_HOLE) {
+		err = punch_range(sbi, pi, off, len);
+	} else {
+		if (mode & ZUS_FALLOC_ZERO_RANGE) {
+			err = pmfs2_zero_mapped(sbi, pi, off, off + len);
+			zus_pmem_fence(sbi->pm);
+		}
+		if (!err)
+			err = alloc_range(sbi, pi, off, len, keep);
+	}
+out:
+	pmfs2_iunlock(sbi, ino);
+	return err;
+}
+
+int pmfs2_lseek(struct zus_sb *zsb, uint64_t ino, uint64_t off, int whence,
+		uint64_t *result)
+{
+	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
+	struct pmfs2_inode *pi;
+	uint64_t lim, at;
+	int err;
+
+	if (whence != ZUS_SEEK_DATA && whence != ZUS_SEEK_HOLE)
+		return -EINVAL;
+	pmfs2_ilock(sbi, ino, false);
+	err = pmfs2_iget(sbi, ino, &pi);
+	if (!err)
+		err = reg_check(pi, -EINVAL);
+	if (err)
+		goto out;
+	if (off >= pi->size) {
+		err = -ENXIO;
+		goto out;
+	}
+	lim = lblks_of(pi->size);
+	err = pmfs2_bmap_next(sbi, pi, off >> PMFS2_BLOCK_SHIFT, lim,
+			      whence == ZUS_SEEK_DATA, &at);
+	if (err)
+		goto out;
+	if (at >= lim) {
+		if (whence == ZUS_SEEK_DATA)
+			err = -ENXIO;
+		else
+			*result = pi->size;	/* the implicit hole at EOF */
+		goto out;
+	}
+	at <<= PMFS2_BLOCK_SHIFT;
+	*result = min_u64(at > off ? at : off, pi->size);
+out:
+	pmfs2_iunlock(sbi, ino);
+	return err;
+}
+
+int pmfs2_fsync(struct zus_sb *zsb, uint64_t ino, bool datasync)
+{
+	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
+	struct pmfs2_inode *pi;
+	int err;
+
+	/* every op is durable when it returns: nothing left to write */
+	pmfs2_ilock(sbi, ino, false);
+	err = pmfs2_iget(sbi, ino, &pi);
+	pmfs2_iunlock(sbi, ino);
+	zus_pmem_fence(sbi->pm);
+	return err;
+}
