@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * plugin.c - loading plugin shared objects (see plugin.h).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugin.h"
+
+#ifndef PLUGINDIR
+#define PLUGINDIR "/usr/local/lib/zufs"
+#endif
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Try dir/name.so: 0 and *path set if it exists, else -ENOENT. */
+static int try_dir(const char *dir, size_t dirlen, const char *name,
+		   char **path)
+{
+	char *p;
+
+	if (!dirlen)
+		return -ENOENT;
+	if (asprintf(&p, "%.*s/%s.so", (int)dirlen, dir, name) < 0)
+		return -ENOMEM;
+	if (access(p, F_OK) == 0) {
+		*path = p;
+		return 0;
+	}
+	free(p);
+	return -ENOENT;
+}
+
+static int find_plugin(const char *name, char **path)
+{
+	const char *env = getenv("ZUS_PLUGIN_PATH");
+	int ret;
+
+	if (env) {
+		const char *p = env;
+
+		for (;;) {
+			const char *colon = strchr(p, ':');
+			size_t len = colon ? (size_t)(colon - p) : strlen(p);
+
+			ret = try_dir(p, len, name, path);
+			if (ret != -ENOENT)
+				return ret;
+			if (!colon)
+				break;
+			p = colon + 1;
+		}
+	}
+	return try_dir(PLUGINDIR, strlen(PLUGINDIR), name, path);
+}
+
+int zus_plugin_load(const char *name_or_path, struct zus_loaded_plugin *out,
+		    char *err, size_t errlen)
+{
+	const struct zus_plugin *pl;
+	char *path = NULL;
+	void *h;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!name_or_path || !*name_or_path) {
+		set_err(err, errlen, "plugin: empty plugin name");
+		return -EINVAL;
+	}
+	if (strchr(name_or_path, '/')) {
+		path = strdup(name_or_path);
+		if (!path) {
+			set_err(err, errlen, "plugin: out of memory");
+			return -ENOMEM;
+		}
+	} else {
+		ret = find_plugin(name_or_path, &path);
+		if (ret) {
+			set_err(err, errlen,
+				"plugin %s: %s.so not found in ZUS_PLUGIN_PATH (%s) nor in %s",
+				name_or_path, name_or_path,
+				getenv("ZUS_PLUGIN_PATH") ?: "unset", PLUGINDIR);
+			return ret;
+		}
+	}
+
+	dlerror();
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *e = dlerror();
+
+		set_err(err, errlen, "plugin %s: cannot load: %s", path,
+			e ? e : "unknown dlopen error");
+		ret = access(path, F_OK) ? -ENOENT : -ENOEXEC;
+		goto fail;
+	}
+	pl = dlsym(h, ZUS_PLUGIN_SYMBOL);
+	if (!pl) {
+		set_err(err, errlen,
+			"plugin %s: no symbol '%s': not a zufs plugin", path,
+			ZUS_PLUGIN_SYMBOL);
+		ret = -ENOEXEC;
+		goto fail_close;
+	}
+	if (pl->abi_version != ZUS_PLUGIN_ABI_VERSION) {
+		set_err(err, errlen,
+			"plugin %s: ABI version %u, this host speaks %u: rebuild the plugin against this zufs",
+			path, pl->abi_version, ZUS_PLUGIN_ABI_VERSION);
+		ret = -EPROTO;
+		goto fail_close;
+	}
+	if (!pl->fs_types && !pl->tier_backends) {
+		set_err(err, errlen, "plugin %s: serves no fs type and no tier backend",
+			path);
+		ret = -ENOEXEC;
+		goto fail_close;
+	}
+	if (pl->init) {
+		ret = pl->init();
+		if (ret) {
+			if (ret > 0)
+				ret = -ret;
+			set_err(err, errlen, "plugin %s (%s): init failed: %s",
+				path, pl->name ? pl->name : "?", strerror(-ret));
+			goto fail_close;
+		}
+	}
+	out->handle = h;
+	out->plugin = pl;
+	out->path = path;
+	return 0;
+
+fail_close:
+	dlclose(h);
+fail:
+	free(path);
+	return ret;
+}
+
+void zus_plugin_unload(struct zus_loaded_plugin *lp)
+{
+	if (!lp || !lp->handle)
+		return;
+	if (lp->plugin && lp->plugin->exit)
+		lp->plugin->exit();
+	dlclose(lp->handle);
+	free(lp->path);
+	memset(lp, 0, sizeof(*lp));
+}
+
+const struct zus_fs_type *zus_plugin_find_fs(struct zus_loaded_plugin *lps,
+					     size_t n, const char *fstype)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct zus_fs_type *const *t;
+
+		if (!lps[i].plugin || !lps[i].plugin->fs_types)
+			continue;
+		for (t = lps[i].plugin->fs_types; *t; t++)
+			if ((*t)->name && !strcmp((*t)->name, fstype))
+				return *t;
+	}
+	return NULL;
+}
+
+const struct zus_tier_backend *
+zus_plugin_find_tier(struct zus_loaded_plugin *lps, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct zus_tier_backend *const *t;
+
+		if (!lps[i].plugin || !lps[i].plugin->tier_backends)
+			continue;
+		for (t = lps[i].plugin->tier_backends; *t; t++)
+			if ((*t)->name && !strcmp((*t)->name, name))
+				return *t;
+	}
+	return NULL;
+}
