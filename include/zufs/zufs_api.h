@@ -363,15 +363,17 @@ struct zufs_ioc_register_fs {
 	char fstype[ZUFS_FSTYPE_MAX];
 	__u64 features;		/* ZUFS_FEATURE_* of this fs type */
 	__u32 magic;		/* statfs f_type */
-	__u32 flags;
+	__u32 flags;		/* ZUFS_REGFS_* */
 };
+#define ZUFS_REGFS_NODEV	(1u << 0)	/* mounts take no device (map mode) */
 
 struct zufs_ioc_init_chan {
-	__u32 cpu;		/* the channel; the thread must run there */
+	__u32 cpu;		/* the channel (ZUFS_CHAN_MOUNT: mount thread) */
 	__u32 __pad;
 	__u64 cmd_size;		/* out: ZUFS_CHAN_CMD_SIZE */
-	__u64 window_size;	/* out: ZUFS_CHAN_WINDOW_SIZE */
+	__u64 window_size;	/* out: ZUFS_CHAN_WINDOW_SIZE (0: mount thread) */
 };
+#define ZUFS_CHAN_MOUNT		0xffffffffu	/* binds the mount thread's fd */
 
 struct zufs_ioc_wait {
 	__u32 flags;		/* ZUFS_WAIT_* */

@@ -458,8 +458,12 @@ static int punch_range(struct pmfs2_sbi *sbi, struct pmfs2_inode *pi,
 		if (first < last)
 			err = pmfs2_bmap_punch(tx, pi, first, last,
 					       PMFS2_TX_MAX_BLOCKS, &next);
-		if (!err && next >= last)
-			pi->mtime = pi->ctime = pmfs2_now();
+		if (!err && next >= last) {
+			/* the inode may not be logged yet: nothing was punched */
+			err = pmfs2_tx_log(tx, pi, sizeof(*pi));
+			if (!err)
+				pi->mtime = pi->ctime = pmfs2_now();
+		}
 		err = pmfs2_tx_end(tx, err);
 		if (next >= last)
 			break;

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DAX mmap: a page fault resolves the block through the extent
+ * cache (or the server) and maps the pmem page straight into the
+ * application, a 2 MiB page where the extent's alignment allows.
+ */
+#include <linux/mm.h>
+#include <linux/dax.h>
+#include <linux/pfn_t.h>
+
+#include "zuf.h"
+
+static vm_fault_t zuf_dax_huge_fault(struct vm_fault *vmf,
+				     enum page_entry_size pe_size)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	bool write = (vmf->flags & FAULT_FLAG_WRITE) &&
+		     (vmf->vma->vm_flags & VM_SHARED);
+	vm_fault_t ret;
+	pfn_t pfn;
+
+	if (write) {
+		sb_start_pagefault(inode->i_sb);
+		file_update_time(vmf->vma->vm_file);
+	}
+	filemap_invalidate_lock_shared(inode->i_mapping);
+	ret = dax_iomap_fault(vmf, pe_size, &pfn, NULL, &zuf_iomap_ops);
+	/* blocks are allocated synchronously: MAP_SYNC needs nothing more */
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	if (write)
+		sb_end_pagefault(inode->i_sb);
+	return ret;
+}
+
+static vm_fault_t zuf_dax_fault(struct vm_fault *vmf)
+{
+	return zuf_dax_huge_fault(vmf, PE_SIZE_PTE);
+}
+
+static const struct vm_operations_struct zuf_dax_vm_ops = {
+	.fault		= zuf_dax_fault,
+	.huge_fault	= zuf_dax_huge_fault,
+	.page_mkwrite	= zuf_dax_fault,
+	.pfn_mkwrite	= zuf_dax_fault,
+};
+
+int zuf_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct inode *inode = file_inode(file);
+	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
+
+	if (!IS_DAX(inode) || !(sbi->features & ZUFS_FEATURE_DAX_MMAP))
+		return -ENODEV;
+	file_accessed(file);
+	vma->vm_ops = &zuf_dax_vm_ops;
+	vma->vm_flags |= VM_HUGEPAGE;
+	return 0;
+}

@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Names: lookup, create, mknod, mkdir, symlink, link, unlink,
+ * rmdir, rename, tmpfile, and reading symlinks.
+ */
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/namei.h>
+#include <linux/posix_acl.h>
+
+#include "zuf.h"
+
+void zuf_set_str(struct zufs_str *s, const struct qstr *q)
+{
+	memset(s, 0, sizeof(*s));
+	s->len = q->len;
+	memcpy(s->name, q->name, q->len);
+}
+
+static int zuf_name_ok(const struct qstr *q)
+{
+	return q->len > ZUFS_NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+static struct dentry *zuf_lookup(struct inode *dir, struct dentry *dentry,
+				 unsigned int flags)
+{
+	struct zuf_sb_info *sbi = ZUF_SB(dir->i_sb);
+	struct zuf_call call = {};
+	struct zufs_lookup lk;
+	struct inode *inode = NULL;
+	int ret;
+
+	ret = zuf_name_ok(&dentry->d_name);
+	if (ret)
+		return ERR_PTR(ret);
+	zuf_hdr_init(&lk.hdr, ZUFS_OP_LOOKUP, sbi);
+	lk.dir = dir->i_ino;
+	memset(&lk.attr, 0, sizeof(lk.attr));
+	zuf_set_str(&lk.name, &dentry->d_name);
+	call.sbi = sbi;
+	call.cmd = &lk.hdr;
+	call.in_len = sizeof(lk);
+	call.out_len = offsetof(struct zufs_lookup, name);
+	ret = zuf_dispatch(&call);
+	if (ret == -ENOENT)
+		goto out;
+	if (ret)
+		return ERR_PTR(ret);
+	ret = zuf_check_attr(dir->i_sb, &lk.attr, 0);
+	if (ret)
+		return ERR_PTR(ret);
+	if (lk.attr.ino == dir->i_ino)
+		return ERR_PTR(zuf_bad_reply("lookup: %lu contains itself",
+					     dir->i_ino));
+	inode = zuf_iget(dir->i_sb, &lk.attr);
+out:
+	return d_splice_alias(inode, dentry);
+}
+
+/* Owner of a new inode: the caller, or a setgid directory's group. */
+static void zuf_new_owner(struct user_namespace *mnt_userns, struct inode *dir,
+			  umode_t *mode, struct zufs_hdr *h)
+{
+	h->uid = from_kuid(&init_user_ns,
+			   mapped_fsuid(mnt_userns, i_user_ns(dir)));
+	if (dir->i_mode & S_ISGID) {
+		h->gid = from_kgid(&init_user_ns, dir->i_gid);
+		if (S_ISDIR(*mode))
+			*mode |= S_ISGID;
+	} else {
+		h->gid = from_kgid(&init_user_ns,
+				   mapped_fsgid(mnt_userns, i_user_ns(dir)));
+	}
+}
+
+/* The new inode the server made: it must be new and of the right type. */
+static struct inode *zuf_new_inode(struct inode *dir,
+				   const struct zufs_attr *a, umode_t mode)
+{
+	struct inode *inode;
+	int ret;
+
+	ret = zuf_check_attr(dir->i_sb, a, 0);
+	if (ret)
+		return ERR_PTR(ret);
+	if ((a->mode & S_IFMT) != (mode & S_IFMT))
+		return ERR_PTR(zuf_bad_reply("new inode %llu: mode %#o, asked %#o",
+					     a->ino, a->mode, mode));
+	inode = ilookup(dir->i_sb, a->ino);
+	if (inode) {
+		iput(inode);
+		return ERR_PTR(zuf_bad_reply("new inode %llu is in use",
+					     a->ino));
+	}
+	return zuf_iget(dir->i_sb, a);
+}
+
+static int zuf_do_create(struct user_namespace *mnt_userns, struct inode *dir,
+			 struct dentry *dentry, struct file *tmpfile, u32 op,
+			 umode_t mode, dev_t rdev, const char *target)
+{
+	struct zuf_sb_info *sbi = ZUF_SB(dir->i_sb);
+	struct posix_acl *default_acl = NULL, *acl = NULL;
+	struct zuf_call call = {};
+	struct zufs_create *cr;
+	struct inode *inode;
+	int ret;
+
+	if (dentry) {
+		ret = zuf_name_ok(&dentry->d_name);
+		if (ret)
+			return ret;
+	}
+	if (op != ZUFS_OP_SYMLINK) {
+		ret = posix_acl_create(dir, &mode, &default_acl, &acl);
+		if (ret)
+			return ret;
+	}
+	cr = kzalloc(sizeof(*cr), GFP_KERNEL);
+	if (!cr) {
+		ret = -ENOMEM;
+		goto out_acl;
+	}
+	zuf_hdr_init(&cr->hdr, op, sbi);
+	zuf_new_owner(mnt_userns, dir, &mode, &cr->hdr);
+	cr->dir = dir->i_ino;
+	cr->mode = mode;
+	cr->rdev = new_encode_dev(rdev);
+	if (dentry)
+		zuf_set_str(&cr->name, &dentry->d_name);
+	call.sbi = sbi;
+	call.cmd = &cr->hdr;
+	call.in_len = sizeof(*cr);
+	call.out_len = offsetof(struct zufs_create, name);
+	if (target) {
+		cr->target_len = strlen(target);
+		call.pl_in = target;
+		call.pl_in_len = cr->target_len;
+	}
+	ret = zuf_dispatch(&call);
+	if (ret)
+		goto out;
+	if (target && cr->attr.size != strlen(target)) {
+		ret = zuf_bad_reply("symlink %llu: size %llu", cr->attr.ino,
+				    cr->attr.size);
+		goto out;
+	}
+	inode = zuf_new_inode(dir, &cr->attr, mode);
+	if (IS_ERR(inode)) {
+		ret = PTR_ERR(inode);
+		goto out;
+	}
+	if (default_acl)
+		ret = zuf_set_acl(mnt_userns, inode, default_acl,
+				  ACL_TYPE_DEFAULT);
+	if (!ret && acl)
+		ret = zuf_set_acl(mnt_userns, inode, acl, ACL_TYPE_ACCESS);
+	if (ret) {
+		/* the name exists: show it, but report the failure */
+		if (dentry)
+			d_instantiate(dentry, inode);
+		else
+			iput(inode);
+		goto out;
+	}
+	if (S_ISDIR(mode))
+		inc_nlink(dir);
+	dir->i_mtime = current_time(dir);
+	dir->i_ctime = dir->i_mtime;
+	if (tmpfile) {
+		/* d_tmpfile() takes the link count from 1 to 0 */
+		if (!inode->i_nlink)
+			set_nlink(inode, 1);
+		d_tmpfile(tmpfile, inode);
+		ret = finish_open_simple(tmpfile, 0);
+	} else {
+		d_instantiate(dentry, inode);
+	}
+out:
+	kfree(cr);
+out_acl:
+	posix_acl_release(default_acl);
+	posix_acl_release(acl);
+	return ret;
+}
+
+static int zuf_create(struct user_namespace *mnt_userns, struct inode *dir,
+		      struct dentry *dentry, umode_t mode, bool excl)
+{
+	return zuf_do_create(mnt_userns, dir, dentry, NULL, ZUFS_OP_CREATE,
+			     mode, 0, NULL);
+}
+
+static int zuf_mknod(struct user_namespace *mnt_userns, struct inode *dir,
+		     struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	return zuf_do_create(mnt_userns, dir, dentry, NULL, ZUFS_OP_CREATE,
+			     mode, rdev, NULL);
+}
+
+static int zuf_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+		     struct dentry *dentry, umode_t mode)
+{
+	return zuf_do_create(mnt_userns, dir, dentry, NULL, ZUFS_OP_MKDIR,
+			     mode | S_IFDIR, 0, NULL);
+}
+
+static int zuf_symlink(struct user_namespace *mnt_userns, struct inode *dir,
+		       struct dentry *dentry, const char *target)
+{
+	size_t len = strlen(target);
+
+	if (!len || len >= PATH_MAX || len > ZUFS_PAYLOAD_MAX)
+		return -ENAMETOOLONG;
+	return zuf_do_create(mnt_userns, dir, dentry, NULL, ZUFS_OP_SYMLINK,
+			     S_IFLNK | 0777, 0, target);
+}
+
+static int zuf_tmpfile(struct user_namespace *mnt_userns, struct inode *dir,
+		       struct file *file, umode_t mode)
+{
+	if (!(ZUF_SB(dir->i_sb)->features & ZUFS_FEATURE_TMPFILE))
+		return -EOPNOTSUPP;
+	return zuf_do_create(mnt_userns, dir, NULL, file, ZUFS_OP_TMPFILE,
+			     mode, 0, NULL);
+}
+
+static int zuf_link(struct dentry *old, struct inode *dir,
+		    struct dentry *dentry)
+{
+	struct zuf_sb_info *sbi = ZUF_SB(dir->i_sb);
+	struct inode *inode = d_inode(old);
+	struct zuf_call call = {};
+	struct zufs_link *ln;
+	int ret;
+
+	ret = zuf_name_ok(&dentry->d_name);
+	if (ret)
+		return ret;
+	ln = kzalloc(sizeof(*ln), GFP_KERNEL);
+	if (!ln)
+		return -ENOMEM;
+	zuf_hdr_init(&ln->hdr, ZUFS_OP_LINK, sbi);
+	ln->ino = inode->i_ino;
+	ln->newdir = dir->i_ino;
+	zuf_set_str(&ln->name, &dentry->d_name);
+	call.sbi = sbi;
+	call.cmd = &ln->hdr;
+	call.in_len = sizeof(*ln);
+	call.out_len = offsetof(struct zufs_link, name);
+	ret = zuf_dispatch(&call);
+	if (!ret)
+		ret = zuf_check_attr(dir->i_sb, &ln->attr, inode->i_ino);
+	if (!ret && inode_wrong_type(inode, ln->attr.mode))
+		ret = zuf_bad_reply("link: inode %lu changed type",
+				    inode->i_ino);
+	if (!ret) {
+		zuf_update_inode(inode, &ln->attr);
+		ihold(inode);
+		d_instantiate(dentry, inode);
+		dir->i_mtime = current_time(dir);
+		dir->i_ctime = dir->i_mtime;
+	}
+	kfree(ln);
+	return ret;
+}
+
+static int zuf_remove(struct inode *dir, struct dentry *dentry, u32 op)
+{
+	struct zuf_sb_info *sbi = ZUF_SB(dir->i_sb);
+	struct inode *inode = d_inode(dentry);
+	struct zuf_call call = {};
+	struct zufs_lookup *lk;
+	int ret;
+
+	lk = kzalloc(sizeof(*lk), GFP_KERNEL);
+	if (!lk)
+		return -ENOMEM;
+	zuf_hdr_init(&lk->hdr, op, sbi);
+	lk->dir = dir->i_ino;
+	zuf_set_str(&lk->name, &dentry->d_name);
+	call.sbi = sbi;
+	call.cmd = &lk->hdr;
+	call.in_len = sizeof(*lk);
+	call.out_len = sizeof(lk->hdr);
+	ret = zuf_dispatch(&call);
+	kfree(lk);
+	if (ret)
+		return ret;
+	dir->i_mtime = current_time(dir);
+	dir->i_ctime = dir->i_mtime;
+	inode->i_ctime = dir->i_mtime;
+	if (op == ZUFS_OP_RMDIR) {
+		clear_nlink(inode);
+		if (dir->i_nlink > 2)
+			drop_nlink(dir);
+	} else if (inode->i_nlink) {
+		drop_nlink(inode);
+	}
+	return 0;
+}
+
+static int zuf_unlink(struct inode *dir, struct dentry *dentry)
+{
+	return zuf_remove(dir, dentry, ZUFS_OP_UNLINK);
+}
+
+static int zuf_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	return zuf_remove(dir, dentry, ZUFS_OP_RMDIR);
+}
+
+static int zuf_rename(struct user_namespace *mnt_userns, struct inode *odir,
+		      struct dentry *odentry, struct inode *ndir,
+		      struct dentry *ndentry, unsigned int flags)
+{
+	struct zuf_sb_info *sbi = ZUF_SB(odir->i_sb);
+	struct inode *target = d_inode(ndentry);
+	struct inode *inode = d_inode(odentry);
+	struct zuf_call call = {};
+	struct zufs_rename *rn;
+	int ret;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	ret = zuf_name_ok(&ndentry->d_name);
+	if (ret)
+		return ret;
+	rn = kzalloc(sizeof(*rn), GFP_KERNEL);
+	if (!rn)
+		return -ENOMEM;
+	zuf_hdr_init(&rn->hdr, ZUFS_OP_RENAME, sbi);
+	rn->olddir = odir->i_ino;
+	rn->newdir = ndir->i_ino;
+	rn->flags = flags;
+	zuf_set_str(&rn->oldname, &odentry->d_name);
+	zuf_set_str(&rn->newname, &ndentry->d_name);
+	call.sbi = sbi;
+	call.cmd = &rn->hdr;
+	call.in_len = sizeof(*rn);
+	call.out_len = sizeof(rn->hdr);
+	ret = zuf_dispatch(&call);
+	kfree(rn);
+	if (ret)
+		return ret;
+
+	odir->i_mtime = current_time(odir);
+	odir->i_ctime = odir->i_mtime;
+	ndir->i_mtime = odir->i_mtime;
+	ndir->i_ctime = odir->i_mtime;
+	inode->i_ctime = odir->i_mtime;
+	if (flags & RENAME_EXCHANGE) {
+		if (target)
+			target->i_ctime = odir->i_mtime;
+		if (odir != ndir && S_ISDIR(inode->i_mode) !=
+		    (target && S_ISDIR(target->i_mode))) {
+			if (S_ISDIR(inode->i_mode)) {
+				drop_nlink(odir);
+				inc_nlink(ndir);
+			} else {
+				drop_nlink(ndir);
+				inc_nlink(odir);
+			}
+		}
+		return 0;
+	}
+	if (target) {
+		target->i_ctime = odir->i_mtime;
+		if (S_ISDIR(target->i_mode)) {
+			clear_nlink(target);
+			if (ndir->i_nlink > 2)
+				drop_nlink(ndir);
+		} else if (target->i_nlink) {
+			drop_nlink(target);
+		}
+	}
+	if (S_ISDIR(inode->i_mode) && odir != ndir) {
+		if (odir->i_nlink > 2)
+			drop_nlink(odir);
+		if (!target)
+			inc_nlink(ndir);
+	}
+	return 0;
+}
+
+static u32 zuf_readlink_len(const struct zufs_hdr *h)
+{
+	return container_of(h, struct zufs_readlink, hdr)->len;
+}
+
+static const char *zuf_get_link(struct dentry *dentry, struct inode *inode,
+				struct delayed_call *done)
+{
+	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
+	struct zuf_call call = {};
+	struct zufs_readlink rl;
+	char *link, *old;
+	int ret;
+
+	link = READ_ONCE(inode->i_link);
+	if (link)
+		return link;
+	if (!dentry)
+		return ERR_PTR(-ECHILD);
+	link = kzalloc(PATH_MAX, GFP_KERNEL);
+	if (!link)
+		return ERR_PTR(-ENOMEM);
+	zuf_hdr_init(&rl.hdr, ZUFS_OP_READLINK, sbi);
+	rl.ino = inode->i_ino;
+	rl.len = 0;
+	rl.__pad = 0;
+	call.sbi = sbi;
+	call.cmd = &rl.hdr;
+	call.in_len = sizeof(rl);
+	call.out_len = sizeof(rl);
+	call.pl_out = link;
+	call.pl_out_max = PATH_MAX - 1;
+	call.pl_out_len = zuf_readlink_len;
+	ret = zuf_dispatch(&call);
+	if (!ret && (!rl.len || strnlen(link, rl.len) != rl.len))
+		ret = zuf_bad_reply("readlink %lu: length %u", inode->i_ino,
+				    rl.len);
+	if (ret) {
+		kfree(link);
+		return ERR_PTR(ret);
+	}
+	link[rl.len] = '\0';
+	old = cmpxchg(&inode->i_link, NULL, link);
+	if (old) {
+		kfree(link);
+		return old;
+	}
+	return link;
+}
+
+const struct inode_operations zuf_dir_iops = {
+	.lookup		= zuf_lookup,
+	.create		= zuf_create,
+	.mknod		= zuf_mknod,
+	.mkdir		= zuf_mkdir,
+	.symlink	= zuf_symlink,
+	.link		= zuf_link,
+	.unlink		= zuf_unlink,
+	.rmdir		= zuf_rmdir,
+	.rename		= zuf_rename,
+	.tmpfile	= zuf_tmpfile,
+	.getattr	= zuf_getattr,
+	.setattr	= zuf_setattr,
+	.listxattr	= zuf_listxattr,
+	.get_acl	= zuf_get_acl,
+	.set_acl	= zuf_set_acl,
+	.update_time	= zuf_update_time,
+};
+
+const struct inode_operations zuf_symlink_iops = {
+	.get_link	= zuf_get_link,
+	.getattr	= zuf_getattr,
+	.setattr	= zuf_setattr,
+	.listxattr	= zuf_listxattr,
+};

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Private declarations of zuf.ko, the ZUFS kernel transport.
+ *
+ * The module brokers VFS calls of the filesystems a user-space server
+ * (zusd) registers to that server, over per-CPU channels.  The ABI is
+ * include/zufs/zufs_api.h; nothing the server returns is trusted.
+ */
+#ifndef __ZUF_H
+#define __ZUF_H
+
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/wait.h>
+#include <linux/spinlock.h>
+#include <linux/mutex.h>
+#include <linux/kref.h>
+#include <linux/idr.h>
+#include <linux/iomap.h>
+#include <linux/ratelimit.h>
+
+#include "zufs/zufs_api.h"
+
+#define ZUF_MAGIC	0x5a554652	/* "ZUFR": the zuf-root filesystem */
+
+extern unsigned int zuf_timeout_s;	/* a call waits this long for a reply */
+extern unsigned int zuf_restart_s;	/* ... and this long for a server */
+extern unsigned int zuf_spin_ns;	/* spin before sleeping on a reply */
+
+#define zuf_err_rl(fmt, ...) \
+	pr_err_ratelimited("zuf: " fmt, ##__VA_ARGS__)
+#define zuf_warn(fmt, ...)	pr_warn("zuf: " fmt, ##__VA_ARGS__)
+#define zuf_info(fmt, ...)	pr_info("zuf: " fmt, ##__VA_ARGS__)
+
+/* A bad server reply: log (ratelimited) and fail the call with -EIO. */
+#define zuf_bad_reply(fmt, ...) ({					\
+	zuf_err_rl("bad server reply: " fmt "\n", ##__VA_ARGS__);	\
+	-EIO; })
+
+/* ---- channels (channel.c) ----------------------------------------- */
+
+enum zuf_chan_state {
+	ZC_FREE,	/* no caller owns the buffer */
+	ZC_OWNED,	/* a caller is writing its command */
+	ZC_POSTED,	/* waiting for the server thread to pick it up */
+	ZC_DELIVERED,	/* the server works on it */
+	ZC_REPLYING,	/* the server replied: the window is being zapped */
+	ZC_DONE,	/* reply (or error) ready for the caller */
+};
+
+#define ZUF_WINDOW_PAGES	(ZUFS_CHAN_WINDOW_SIZE >> PAGE_SHIFT)
+
+struct zuf_file;
+
+struct zuf_chan {
+	spinlock_t lock;		/* state, owner, seq, srv_task */
+	unsigned int index;		/* CPU, or ZUFS_CHAN_MOUNT */
+	enum zuf_chan_state state;
+	bool abandoned;			/* caller timed out, reply discarded */
+	int result;			/* 0, or -EIO when the server died */
+	u64 seq;
+	void *buf;			/* ZUFS_CHAN_CMD_SIZE, vmalloc_user */
+	struct zuf_file *owner;		/* bound server fd */
+	struct task_struct *srv_task;	/* server thread holding a command */
+	wait_queue_head_t srv_wq;	/* server waits for a command */
+	wait_queue_head_t reply_wq;	/* caller waits for a reply */
+
+	/* map mode: application pages shown in the server's window */
+	struct page **pages;		/* ZUF_WINDOW_PAGES + 1 slots */
+	unsigned int npages;
+	bool pages_ro;			/* the server may only read them */
+	struct mutex win_mutex;		/* window faults vs. zap */
+	unsigned long win_addr;		/* window VMA start, 0: none */
+	struct mm_struct *win_mm;	/* its mm (mmgrab) */
+};
+
+struct zuf_root {
+	struct super_block *sb;
+	unsigned int nchans;		/* nr_cpu_ids */
+	struct zuf_chan **chans;	/* per CPU */
+	struct zuf_chan *mchan;		/* the mount thread's channel */
+	struct mutex mount_lock;	/* one mount command at a time */
+
+	spinlock_t lock;		/* below */
+	unsigned int nservers;		/* handshaken fds */
+	u64 server_gen;			/* bumped when a server attaches */
+	u64 granted;			/* features of the current server */
+	wait_queue_head_t server_wq;	/* a server, a free channel, a reattach */
+	struct work_struct reattach_work;
+};
+
+extern struct zuf_root *zuf_root;	/* the one zuf-root instance */
+
+/* One server-side fd of the control file. */
+struct zuf_file {
+	struct zuf_root *zr;
+	bool handshaken;
+	bool breaking;			/* ZU_IOC_BREAK: leave the wait */
+	struct zuf_chan *chan;		/* bound channel, NULL: none */
+};
+
+struct zuf_sb_info;
+
+/* One server call. */
+struct zuf_call {
+	struct zuf_sb_info *sbi;	/* NULL for mount-thread commands */
+	struct zufs_hdr *cmd;		/* command; the reply is copied back */
+	u32 in_len;			/* bytes of cmd sent */
+	u32 out_len;			/* bytes copied back on success */
+	const void *pl_in;		/* payload sent at ZUFS_PAYLOAD_OFF */
+	u32 pl_in_len;
+	/* payload reply: len from pl_out_len(cmd), copied to pl_out */
+	void *pl_out;
+	u32 pl_out_max;
+	u32 (*pl_out_len)(const struct zufs_hdr *cmd);
+	/* map mode: fill the command once the pages are pinned */
+	void (*prep)(struct zuf_call *call);
+	/* parse the reply in place, channel held (large replies) */
+	int (*parse)(struct zuf_call *call, const void *buf);
+	void *priv;
+	/* map mode: the pages of iter are shown in the window */
+	struct iov_iter *iter;
+	size_t iter_len;
+	size_t iter_got;		/* out: bytes pinned */
+	u64 window_off;			/* out: data start in the window */
+	bool iter_to_server;		/* a write: server reads the pages */
+	unsigned int flags;
+};
+
+#define ZUF_CALL_MOUNT		BIT(0)	/* use the mount channel */
+#define ZUF_CALL_NOWAIT_SRV	BIT(1)	/* no server: fail at once */
+#define ZUF_CALL_REATTACH	BIT(2)	/* sb not attached yet: ok */
+
+int zuf_chans_init(struct zuf_root *zr);
+void zuf_chans_free(struct zuf_root *zr);
+int zuf_dispatch(struct zuf_call *call);
+int zuf_chan_bind(struct zuf_file *zf, unsigned int index);
+void zuf_chan_unbind(struct zuf_file *zf);
+int zuf_chan_wait(struct zuf_file *zf, struct zufs_ioc_wait __user *arg,
+		  bool mount);
+int zuf_chan_mmap(struct zuf_file *zf, struct vm_area_struct *vma);
+void zuf_chan_break(struct zuf_file *zf);
+void zuf_server_attached(struct zuf_root *zr);
+
+/* ---- control file (control.c) ------------------------------------- */
+
+extern const struct file_operations zuf_control_fops;
+
+/* ---- served filesystems (super.c) --------------------------------- */
+
+struct zuf_fs_type {
+	struct list_head list;
+	struct file_system_type vfs;
+	char name[ZUFS_FSTYPE_MAX];
+	u64 features;
+	u32 magic;
+	u32 flags;
+	bool registered;		/* by the current server */
+};
+
+/* A mount's pmem device, shared with the server's pmem mappings. */
+struct zuf_pmem {
+	struct kref ref;
+	struct dax_device *dax_dev;
+	u64 part_off;			/* dax offset of the partition */
+	u64 size;			/* bytes */
+	u32 id;
+};
+
+struct zuf_sb_info {
+	struct super_block *sb;
+	struct list_head list;		/* zuf_sbs */
+	struct zuf_fs_type *zft;
+	zufs_sb_id sb_id;
+	u64 features;			/* ZUFS_FEATURE_* of this mount */
+	u64 attached_gen;		/* server_gen it is served by */
+	u64 root_ino;
+	struct zuf_pmem *pmem;		/* NULL: no device (map mode only) */
+	char *options;
+	char *dev_path;
+	u32 mflags;			/* ZUFS_M_* */
+};
+
+static inline struct zuf_sb_info *ZUF_SB(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+int zuf_register_fs(struct zuf_root *zr, struct zufs_ioc_register_fs *r);
+void zuf_unregister_all_fs(void);
+struct zuf_pmem *zuf_pmem_get(u32 id);
+void zuf_pmem_put(struct zuf_pmem *pm);
+void zuf_reattach_all(struct work_struct *work);
+struct super_block *zuf_sb_grab(zufs_sb_id sb_id);
+
+/* ---- inodes (inode.c) --------------------------------------------- */
+
+#define ZUF_EXT_CACHE	8
+
+struct zuf_inode_info {
+	struct inode vfs;
+	spinlock_t ext_lock;		/* the extent cache */
+	u32 ext_n;
+	u64 ext_gen;			/* bumped by every invalidation */
+	struct zufs_extent ext[ZUF_EXT_CACHE];
+};
+
+static inline struct zuf_inode_info *ZUF_I(struct inode *inode)
+{
+	return container_of(inode, struct zuf_inode_info, vfs);
+}
+
+extern struct kmem_cache *zuf_inode_cachep;
+extern const struct inode_operations zuf_file_iops;
+extern const struct inode_operations zuf_special_iops;
+
+struct inode *zuf_iget(struct super_block *sb, const struct zufs_attr *attr);
+int zuf_check_attr(struct super_block *sb, const struct zufs_attr *a,
+		   u64 ino);
+void zuf_update_inode(struct inode *inode, const struct zufs_attr *a);
+void zuf_hdr_init(struct zufs_hdr *hdr, u32 op, struct zuf_sb_info *sbi);
+int zuf_getattr_ino(struct super_block *sb, u64 ino, struct zufs_attr *out);
+int zuf_getattr(struct user_namespace *mnt_userns, const struct path *path,
+		struct kstat *stat, u32 request_mask, unsigned int flags);
+int zuf_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
+		struct iattr *attr);
+int zuf_update_time(struct inode *inode, struct timespec64 *time, int flags);
+int zuf_set_size(struct inode *inode, loff_t size);
+int zuf_set_mode(struct inode *inode, umode_t mode);
+void zuf_evict_inode(struct inode *inode);
+int zuf_errno_ok(int err);
+
+/* ---- names, directories, files ------------------------------------ */
+
+extern const struct inode_operations zuf_dir_iops;
+extern const struct inode_operations zuf_symlink_iops;
+extern const struct file_operations zuf_dir_fops;
+extern const struct file_operations zuf_file_fops;
+extern const struct address_space_operations zuf_aops;
+extern const struct iomap_ops zuf_iomap_ops;
+void zuf_set_str(struct zufs_str *s, const struct qstr *q);
+
+void zuf_ext_invalidate(struct inode *inode, u64 off, u64 len);
+int zuf_invalidate(struct zufs_ioc_invalidate *inv);
+int zuf_file_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* ---- xattrs and ACLs (xattr.c) ------------------------------------ */
+
+extern const struct xattr_handler *zuf_xattr_handlers[];
+ssize_t zuf_listxattr(struct dentry *dentry, char *buf, size_t size);
+struct posix_acl *zuf_get_acl(struct inode *inode, int type, bool rcu);
+int zuf_set_acl(struct user_namespace *mnt_userns, struct inode *inode,
+		struct posix_acl *acl, int type);
+int zuf_init_acl(struct inode *inode, struct inode *dir);
+
+#endif /* __ZUF_H */

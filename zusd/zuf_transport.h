@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * zuf_transport.h - zusd's kernel transport: serve plugin filesystem types
+ * to zuf.ko over its per-CPU channels (include/zufs/zufs_api.h).
+ *
+ * zuf_transport_start() opens the zuf-root control file (mounting zuf-root
+ * at /sys/fs/zuf if needed), handshakes, registers every fs type, then runs
+ * one mount thread and one channel thread per CPU (pinned to it).  The
+ * kernel then mounts (mount -t TYPE DEV DIR) through the mount thread; each
+ * ZUFS_OP_* a channel thread receives is checked and mapped to the plugin's
+ * zus_fs_ops.  Mounts survive a server restart: a new transport gets every
+ * existing mount again (ZUFS_M_REATTACH) and the plugin's mount() recovers.
+ */
+#ifndef ZUSD_ZUF_TRANSPORT_H
+#define ZUSD_ZUF_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zufs/zus.h>
+
+struct zuf_transport;
+
+struct zuf_transport_opts {
+	const char *root;	/* zuf-root mountpoint; NULL: /sys/fs/zuf */
+	unsigned int nthreads;	/* channel threads; 0: one per online CPU */
+	/* messages; NULL: stderr.  prio is a ZUS_LOG_* (syslog) level */
+	void (*log)(void *ctx, int prio, const char *msg);
+	void *log_ctx;
+	/* tier backends offered to mounts (may be NULL) */
+	const struct zus_tier_backend *tier_backend;
+};
+
+/*
+ * Start serving the NULL-terminated fs types.  On failure returns -errno
+ * and a message in err (zuf.ko not loaded, ABI mismatch, name taken...).
+ */
+int zuf_transport_start(const struct zus_fs_type *const *types,
+			const struct zuf_transport_opts *opts,
+			struct zuf_transport **out, char *err, size_t errlen);
+
+/* Block until zuf_transport_stop() is called or a thread fails. */
+int zuf_transport_wait(struct zuf_transport *zt);
+
+/*
+ * Stop the threads and free the transport.  Mounts stay in the kernel
+ * (they wait for the next server); plugins' umount() is not called.
+ */
+void zuf_transport_stop(struct zuf_transport *zt);
+
+/* The features zusd asks the kernel for a fs type (exposed for tests). */
+uint64_t zuf_transport_type_features(const struct zus_fs_type *t);
+
+#endif /* ZUSD_ZUF_TRANSPORT_H */
