@@ -1,1 +1,10 @@
 # zusd server and its transports
+sbin_PROGRAMS += zusd/zusd
+zusd_zusd_SOURCES = \
+	zusd/main.c \
+	zusd/mount.c zusd/mount.h \
+	zusd/fuse_transport.c zusd/fuse_transport.h \
+	zusd/fuse_inodes.c zusd/fuse_inodes.h \
+	zusd/posix_acl.c zusd/posix_acl.h
+zusd_zusd_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS)
+zusd_zusd_LDADD = zusd/libzushost.la $(FUSE3_LIBS) $(PTHREAD_LIBS)

@@ -377,9 +377,12 @@ static int xattr_set(struct pmfs2_sbi *sbi, uint64_t ino, const char *name,
 	if (!r)
 		r = build(h, index, suffix, slen, value, size, remove, flags,
 			  buf, &used, &count);
-	/* removing an ACL that is not there is not an error */
-	if (r == -ENODATA && is_acl(index) && remove)
+	/* removing an ACL that is not there is not an error, and there is
+	 * nothing to rewrite (build() left used/count unset) */
+	if (r == -ENODATA && is_acl(index) && remove) {
 		r = 0;
+		goto out;
+	}
 	if (r)
 		goto out;
 	old = pi->xattr_block;

@@ -79,6 +79,29 @@ START_TEST(basic)
 }
 END_TEST
 
+/* Removing an ACL that is absent succeeds and leaves other xattrs alone. */
+START_TEST(remove_absent_acl)
+{
+	char buf[16];
+	uint64_t blk;
+
+	ck_assert_int_eq(setx(f, "user.a", "keep", 4, 0), 0);
+	blk = pmfs2_inode_at(&t.sb.pmem, &PMFS2_SBI(&t.sb)->s, f)->xattr_block;
+	ck_assert_int_eq(t.ops->removexattr(&t.sb, f,
+					    "system.posix_acl_access"), 0);
+	ck_assert_int_eq(t.ops->removexattr(&t.sb, f,
+					    "system.posix_acl_default"), 0);
+	ck_assert_uint_eq(pmfs2_inode_at(&t.sb.pmem, &PMFS2_SBI(&t.sb)->s,
+					 f)->xattr_block, blk);
+	ck_assert_int_eq(t.ops->getxattr(&t.sb, f, "user.a", buf, sizeof(buf)),
+			 4);
+	ck_assert(!memcmp(buf, "keep", 4));
+	tfs_umount(&t);
+	ck_assert_uint_eq(tfs_fsck(&t), 0);
+	ck_assert_int_eq(tfs_mount(&t), 0);
+}
+END_TEST
+
 START_TEST(limits)
 {
 	char *big = calloc(1, 70000), name[300];
@@ -187,6 +210,7 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, basic);
+	tcase_add_test(tc, remove_absent_acl);
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, acls);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * mount.c - plugin + device + superblock lifetime shared by the transports.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+
+#include "mount.h"
+
+static const char *prio_name(int prio)
+{
+	switch (prio) {
+	case ZUS_LOG_ERR: return "error";
+	case ZUS_LOG_WARNING: return "warning";
+	case ZUS_LOG_NOTICE: return "notice";
+	case ZUS_LOG_INFO: return "info";
+	default: return "debug";
+	}
+}
+
+/* Plugin messages go to stderr (journald captures it under systemd). */
+static void zusd_log(struct zus_sb *sb, int prio, const char *msg)
+{
+	if (prio > ZUS_LOG_INFO && !getenv("ZUSD_DEBUG"))
+		return;
+	fprintf(stderr, "zusd: %s: %s: %s\n", sb->dev_path ? sb->dev_path : "?",
+		prio_name(prio), msg);
+}
+
+/*
+ * The plugin logged the details; add what to do about it.  Error meanings
+ * follow pmfs2_lib.h: EINVAL not this fs at all, EUCLEAN damaged,
+ * EOPNOTSUPP a newer format.
+ */
+static void mount_hint(const struct zusd_mount_args *a, const char *fstype,
+		       int err)
+{
+	switch (err) {
+	case -EINVAL:
+		fprintf(stderr,
+			"zusd: %s does not hold a %s filesystem.\n"
+			"  To create one run: mkfs.%s %s  (destroys its contents)\n",
+			a->device, fstype, fstype, a->device);
+		break;
+	case -EUCLEAN:
+	case -EBADMSG:
+		fprintf(stderr,
+			"zusd: the %s filesystem on %s is damaged.\n"
+			"  Repair it with: fsck.%s -y %s\n",
+			fstype, a->device, fstype, a->device);
+		break;
+	case -EOPNOTSUPP:
+		fprintf(stderr,
+			"zusd: %s: its %s format is newer than this zusd "
+			"supports (unknown incompatible feature); upgrade zufs\n",
+			a->device, fstype);
+		break;
+	default:
+		fprintf(stderr, "zusd: %s: mount as %s failed: %s\n",
+			a->device, fstype, strerror(-err));
+		break;
+	}
+}
+
+int zusd_mount_open(struct zusd_mount *m, const struct zusd_mount_args *a)
+{
+	const char *fstype = a->fstype ? a->fstype : a->plugin;
+	char err[512] = "";
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->map.fd = -1;
+
+	ret = zus_plugin_load(a->plugin, &m->lp, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "zusd: cannot load plugin '%s': %s\n"
+			"  (give --plugin a path, or set ZUS_PLUGIN_PATH)\n",
+			a->plugin, err);
+		return ret;
+	}
+	m->plugin_loaded = true;
+
+	m->fst = zus_plugin_find_fs(&m->lp, 1, fstype);
+	if (!m->fst || !m->fst->ops) {
+		fprintf(stderr,
+			"zusd: plugin '%s' serves no filesystem type '%s'; "
+			"pass --type with one it serves\n", a->plugin, fstype);
+		ret = -ENODEV;
+		goto fail;
+	}
+	m->ops = m->fst->ops;
+	if (!m->ops->mount || !m->ops->root_ino || !m->ops->lookup ||
+	    !m->ops->getattr) {
+		fprintf(stderr, "zusd: plugin '%s': fs type '%s' lacks mandatory "
+			"operations (mount, root_ino, lookup, getattr)\n",
+			a->plugin, fstype);
+		ret = -ENOSYS;
+		goto fail;
+	}
+
+	ret = zus_pmem_map_open(a->device, a->readonly, &m->map, err,
+				sizeof(err));
+	if (ret) {
+		fprintf(stderr, "zusd: %s\n", err);
+		if (ret == -ENOENT)
+			fprintf(stderr, "  create an image with: truncate -s 1G %s && mkfs.%s %s\n",
+				a->device, fstype, a->device);
+		goto fail;
+	}
+	m->mapped = true;
+
+	/* Two servers writing one device would corrupt it: refuse the second. */
+	if (flock(m->map.fd, (a->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+		ret = -errno;
+		fprintf(stderr, "zusd: %s: %s; is it already mounted by another zusd, "
+			"mkfs or fsck?\n", a->device,
+			ret == -EWOULDBLOCK ? "device is busy" : strerror(-ret));
+		goto fail;
+	}
+
+	if (a->options && *a->options) {
+		m->options = strdup(a->options);
+		if (!m->options) {
+			ret = -ENOMEM;
+			fprintf(stderr, "zusd: out of memory\n");
+			goto fail;
+		}
+	}
+	m->sb.pmem = m->map.pmem;
+	m->sb.dev_path = a->device;
+	m->sb.options = m->options;
+	m->sb.readonly = a->readonly;
+	m->sb.log = zusd_log;
+	m->sb.host_private = m;
+
+	ret = m->ops->mount(&m->sb);
+	if (ret) {
+		mount_hint(a, fstype, ret);
+		goto fail;
+	}
+	m->mounted = true;
+	m->root_ino = m->ops->root_ino(&m->sb);
+	return 0;
+
+fail:
+	zusd_mount_close(m);
+	return ret;
+}
+
+int zusd_mount_close(struct zusd_mount *m)
+{
+	int ret = 0;
+
+	if (m->mounted) {
+		if (m->ops->sync)
+			ret = m->ops->sync(&m->sb);
+		if (m->ops->umount)
+			m->ops->umount(&m->sb);
+		m->mounted = false;
+	}
+	if (m->mapped) {
+		/* emulated pmem: the page cache must reach the medium now */
+		int r = zus_pmem_map_sync(&m->map);
+
+		if (r) {
+			fprintf(stderr, "zusd: %s: msync failed: %s\n",
+				m->sb.dev_path, strerror(-r));
+			if (!ret)
+				ret = r;
+		}
+		zus_pmem_map_close(&m->map);
+		m->mapped = false;
+	}
+	if (m->plugin_loaded) {
+		zus_plugin_unload(&m->lp);
+		m->plugin_loaded = false;
+	}
+	free(m->options);
+	m->options = NULL;
+	return ret;
+}
