@@ -1,0 +1,29 @@
+# Appliance tests: zusd.conf parsing, the statistics counters, the D-Bus
+# service with zufsctl on a private bus, and the systemd units.
+# zusd/config.h is included as "zusd/config.h": a bare "config.h" is
+# autoconf's
+APPLIANCE_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/zusd
+
+check_PROGRAMS += tests/appliance/test_config tests/appliance/test_stats \
+	tests/appliance/fake-zusd
+TESTS += tests/appliance/test_config tests/appliance/test_stats \
+	tests/appliance/test_dbus.sh tests/appliance/test_units.sh
+EXTRA_DIST += tests/appliance/test_dbus.sh tests/appliance/test_units.sh
+
+tests_appliance_test_config_SOURCES = tests/appliance/test_config.c
+tests_appliance_test_config_CPPFLAGS = $(APPLIANCE_CPPFLAGS)
+tests_appliance_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_appliance_test_config_LDADD = zusd/libzusdsvc.la $(CHECK_LIBS)
+
+tests_appliance_test_stats_SOURCES = tests/appliance/test_stats.c
+tests_appliance_test_stats_CPPFLAGS = $(APPLIANCE_CPPFLAGS)
+tests_appliance_test_stats_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
+tests_appliance_test_stats_LDADD = zusd/libzusdsvc.la $(CHECK_LIBS) \
+	$(PTHREAD_LIBS)
+
+# the real D-Bus service and stats code over a fake backend
+tests_appliance_fake_zusd_SOURCES = tests/appliance/fake-zusd.c
+tests_appliance_fake_zusd_CPPFLAGS = $(APPLIANCE_CPPFLAGS)
+tests_appliance_fake_zusd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) -pthread
+tests_appliance_fake_zusd_LDADD = zusd/libzusdsvc.la $(PTHREAD_LIBS)
+

@@ -1,0 +1,1140 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * zufsctl - control and inspect zusd over D-Bus (org.zufs.Manager1).
+ *
+ * A D-Bus client only: everything it knows about zusd is the interface
+ * documented in zufsctl(8) (and zusd/dbus_service.h, which it does not
+ * include).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#define BUS_NAME	"org.zufs.Manager1"
+#define BUS_PATH	"/org/zufs/Manager1"
+#define BUS_IFACE	"org.zufs.Manager1"
+#define ERR_NO_SUCH_MOUNT	"org.zufs.Manager1.Error.NoSuchMount"
+
+/* histogram layout of GetStats: bucket 0 [0,2) ns, b: [2^b, 2^(b+1)) ns */
+#define HIST_MAX_BUCKETS	64
+
+/* exit codes (zufsctl(8)) */
+#define EXIT_FAIL		1
+#define EXIT_USAGE		2
+#define EXIT_NOT_RUNNING	3
+#define EXIT_DENIED		4
+#define EXIT_NO_MOUNT		5
+
+#define _cleanup_(f)	__attribute__((cleanup(f)))
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void strv_freep(char ***p)
+{
+	if (*p)
+		for (char **s = *p; *s; s++)
+			free(*s);
+	free(*p);
+}
+
+static const char *prog = "zufsctl";
+
+/* ---- output helpers --------------------------------------------------- */
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c == '\t')
+			fputs("\\t", stdout);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%" PRIu64 " ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
+	else
+		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
+}
+
+static void fmt_bytes(char *buf, size_t len, uint64_t b)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB",
+					    "PiB", "EiB" };
+	double v = (double)b;
+	unsigned int u = 0;
+
+	while (v >= 1024 && u < 6) {
+		v /= 1024;
+		u++;
+	}
+	if (!u)
+		snprintf(buf, len, "%" PRIu64 " B", b);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+}
+
+/* ---- errors ----------------------------------------------------------- */
+
+static int report(const char *what, const sd_bus_error *e, int r)
+{
+	if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
+	    sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+		fprintf(stderr,
+			"%s: zusd is not running (%s not on the system bus): systemctl start zusd\n",
+			prog, BUS_NAME);
+		return EXIT_NOT_RUNNING;
+	}
+	if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED)) {
+		fprintf(stderr, "%s: permission denied: %s needs root\n", prog,
+			what);
+		return EXIT_DENIED;
+	}
+	if (sd_bus_error_has_name(e, ERR_NO_SUCH_MOUNT)) {
+		fprintf(stderr, "%s: %s\n", prog, e->message);
+		return EXIT_NO_MOUNT;
+	}
+	if (sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) ||
+	    sd_bus_error_has_name(e, SD_BUS_ERROR_TIMEOUT)) {
+		fprintf(stderr, "%s: %s: zusd did not answer in time\n", prog,
+			what);
+		return EXIT_FAIL;
+	}
+	if (sd_bus_error_is_set(e))
+		fprintf(stderr, "%s: %s: %s\n", prog, what, e->message ?
+			e->message : e->name);
+	else
+		fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(-r));
+	return EXIT_FAIL;
+}
+
+static int open_bus(sd_bus **bus)
+{
+	int r = sd_bus_open_system(bus);
+
+	if (r < 0) {
+		const char *addr = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+
+		fprintf(stderr,
+			"%s: cannot connect to the system bus%s%s%s: %s (is dbus running?)\n",
+			prog, addr ? " (" : "", addr ? addr : "",
+			addr ? ")" : "", strerror(-r));
+		return EXIT_NOT_RUNNING;
+	}
+	return 0;
+}
+
+/* ---- reading the interface ------------------------------------------- */
+
+struct mount_info {
+	char *device, *mountpoint, *fstype, *options, *state;
+	uint64_t pmem_bytes, tier_bytes;
+};
+
+struct mounts {
+	struct mount_info *m;
+	size_t n;
+};
+
+static void mounts_free(struct mounts *ms)
+{
+	for (size_t i = 0; i < ms->n; i++) {
+		free(ms->m[i].device);
+		free(ms->m[i].mountpoint);
+		free(ms->m[i].fstype);
+		free(ms->m[i].options);
+		free(ms->m[i].state);
+	}
+	free(ms->m);
+	ms->m = NULL;
+	ms->n = 0;
+}
+
+static int get_mounts(sd_bus *bus, struct mounts *ms, sd_bus_error *e)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const char *dev, *mp, *type, *opts, *state;
+	uint64_t pmem, tier;
+	int r;
+
+	r = sd_bus_get_property(bus, BUS_NAME, BUS_PATH, BUS_IFACE, "Mounts",
+				e, &reply, "a(ssssstt)");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, 'a', "(ssssstt)");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read(reply, "(ssssstt)", &dev, &mp, &type,
+					&opts, &state, &pmem, &tier)) > 0) {
+		struct mount_info *m = realloc(ms->m, (ms->n + 1) * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		ms->m = m;
+		m += ms->n++;
+		m->device = strdup(dev);
+		m->mountpoint = strdup(mp);
+		m->fstype = strdup(type);
+		m->options = strdup(opts);
+		m->state = strdup(state);
+		m->pmem_bytes = pmem;
+		m->tier_bytes = tier;
+		if (!m->device || !m->mountpoint || !m->fstype ||
+		    !m->options || !m->state)
+			return -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(reply);
+}
+
+struct op_stats {
+	char *name;
+	uint64_t count, errors, bytes, total_ns, max_ns;
+	uint64_t hist[HIST_MAX_BUCKETS];
+	size_t nhist;
+};
+
+struct stats {
+	struct op_stats *op;
+	size_t n;
+};
+
+static void stats_free(struct stats *st)
+{
+	for (size_t i = 0; i < st->n; i++)
+		free(st->op[i].name);
+	free(st->op);
+	st->op = NULL;
+	st->n = 0;
+}
+
+static int get_stats(sd_bus *bus, const char *mountpoint, struct stats *st,
+		     sd_bus_error *e)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_IFACE, "GetStats",
+			       e, &reply, "s", mountpoint);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, 'a', "{s(tttttat)}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(reply, 'e',
+						   "s(tttttat)")) > 0) {
+		struct op_stats *o = realloc(st->op, (st->n + 1) * sizeof(*o));
+		const uint64_t *hist;
+		const char *name;
+		size_t size;
+
+		if (!o)
+			return -ENOMEM;
+		st->op = o;
+		o += st->n;
+		memset(o, 0, sizeof(*o));
+		r = sd_bus_message_read(reply, "s", &name);
+		if (r < 0)
+			return r;
+		o->name = strdup(name);
+		if (!o->name)
+			return -ENOMEM;
+		st->n++;
+		r = sd_bus_message_enter_container(reply, 'r', "tttttat");
+		if (r < 0)
+			return r;
+		r = sd_bus_message_read(reply, "ttttt", &o->count, &o->errors,
+					&o->bytes, &o->total_ns, &o->max_ns);
+		if (r < 0)
+			return r;
+		r = sd_bus_message_read_array(reply, 't', (const void **)&hist,
+					      &size);
+		if (r < 0)
+			return r;
+		o->nhist = size / sizeof(uint64_t);
+		if (o->nhist > HIST_MAX_BUCKETS)
+			o->nhist = HIST_MAX_BUCKETS;
+		memcpy(o->hist, hist, o->nhist * sizeof(uint64_t));
+		r = sd_bus_message_exit_container(reply);
+		if (r < 0)
+			return r;
+		r = sd_bus_message_exit_container(reply);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(reply);
+}
+
+/* The latency under which pct% of the operations completed (bucket top). */
+static uint64_t percentile(const struct op_stats *o, double pct)
+{
+	uint64_t seen = 0, rank;
+
+	if (!o->count)
+		return 0;
+	rank = (uint64_t)((double)o->count * pct / 100.0);
+	if ((double)rank < (double)o->count * pct / 100.0)
+		rank++;
+	if (!rank)
+		rank = 1;
+	for (size_t b = 0; b < o->nhist; b++) {
+		seen += o->hist[b];
+		if (seen >= rank) {
+			uint64_t top = b + 1 >= o->nhist ? UINT64_MAX :
+				       (UINT64_C(2) << b) - 1;
+
+			return top < o->max_ns ? top : o->max_ns;
+		}
+	}
+	return o->max_ns;
+}
+
+struct counter {
+	char *name;
+	char *str;	/* a string value, or NULL: v */
+	uint64_t v;
+};
+
+struct tier_entry {
+	char *mountpoint;
+	struct counter *c;
+	size_t n;
+};
+
+struct tier {
+	struct tier_entry *t;
+	size_t n;
+};
+
+static void tier_free(struct tier *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		for (size_t j = 0; j < t->t[i].n; j++) {
+			free(t->t[i].c[j].name);
+			free(t->t[i].c[j].str);
+		}
+		free(t->t[i].c);
+		free(t->t[i].mountpoint);
+	}
+	free(t->t);
+	t->t = NULL;
+	t->n = 0;
+}
+
+static int get_tier(sd_bus *bus, struct tier *t, sd_bus_error *e)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_IFACE,
+			       "GetTierStatus", e, &reply, NULL);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
+		struct tier_entry *te = realloc(t->t, (t->n + 1) * sizeof(*te));
+		const char *s;
+
+		if (!te)
+			return -ENOMEM;
+		t->t = te;
+		te += t->n;
+		memset(te, 0, sizeof(*te));
+		t->n++;
+		r = sd_bus_message_read(reply, "s", &s);
+		if (r < 0)
+			return r;
+		te->mountpoint = strdup(s);
+		if (!te->mountpoint)
+			return -ENOMEM;
+		r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+		if (r < 0)
+			return r;
+		while ((r = sd_bus_message_enter_container(reply, 'e',
+							   "sv")) > 0) {
+			struct counter *c = realloc(te->c,
+						    (te->n + 1) * sizeof(*c));
+			const char *contents;
+			char type;
+
+			if (!c)
+				return -ENOMEM;
+			te->c = c;
+			c += te->n;
+			memset(c, 0, sizeof(*c));
+			r = sd_bus_message_read(reply, "s", &s);
+			if (r < 0)
+				return r;
+			c->name = strdup(s);
+			if (!c->name)
+				return -ENOMEM;
+			te->n++;
+			r = sd_bus_message_peek_type(reply, &type, &contents);
+			if (r < 0)
+				return r;
+			if (contents && !strcmp(contents, "s")) {
+				r = sd_bus_message_read(reply, "v", "s", &s);
+				if (r < 0)
+					return r;
+				c->str = strdup(s);
+				if (!c->str)
+					return -ENOMEM;
+			} else if (contents && !strcmp(contents, "t")) {
+				r = sd_bus_message_read(reply, "v", "t",
+							&c->v);
+			} else {
+				/* a newer zusd: show what we can't read as 0 */
+				r = sd_bus_message_skip(reply, "v");
+			}
+			if (r < 0)
+				return r;
+			r = sd_bus_message_exit_container(reply);
+			if (r < 0)
+				return r;
+		}
+		if (r < 0)
+			return r;
+		r = sd_bus_message_exit_container(reply);
+		if (r < 0)
+			return r;
+		r = sd_bus_message_exit_container(reply);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(reply);
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+struct cmd_opts {
+	bool json;
+	bool all;
+	long count;
+	const char *type;
+	const char *options;
+};
+
+static int cmd_status(sd_bus *bus, int argc, char **argv,
+		      const struct cmd_opts *o)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(freep) char *version = NULL, *transport = NULL, *state = NULL;
+	_cleanup_(strv_freep) char **plugins = NULL;
+	struct mounts ms = { 0 };
+	int r;
+
+	r = sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH, BUS_IFACE,
+				       "Version", &e, &version);
+	if (r >= 0)
+		r = sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH,
+					       BUS_IFACE, "State", &e, &state);
+	if (r >= 0)
+		r = sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH,
+					       BUS_IFACE, "Transport", &e,
+					       &transport);
+	if (r >= 0)
+		r = sd_bus_get_property_strv(bus, BUS_NAME, BUS_PATH,
+					     BUS_IFACE, "Plugins", &e,
+					     &plugins);
+	if (r >= 0)
+		r = get_mounts(bus, &ms, &e);
+	if (r < 0) {
+		r = report("status", &e, r);
+		goto out;
+	}
+
+	if (o->json) {
+		printf("{\"version\":");
+		json_str(version);
+		printf(",\"state\":");
+		json_str(state);
+		printf(",\"transport\":");
+		json_str(transport);
+		printf(",\"plugins\":[");
+		for (size_t i = 0; plugins[i]; i++) {
+			if (i)
+				putchar(',');
+			json_str(plugins[i]);
+		}
+		printf("],\"mounts\":%zu}\n", ms.n);
+	} else {
+		printf("zusd %s: %s\n", version, state);
+		printf("  transport: %s\n", transport[0] ? transport : "-");
+		printf("  plugins:   ");
+		for (size_t i = 0; plugins[i]; i++)
+			printf("%s%s", i ? ", " : "", plugins[i]);
+		printf("%s\n", plugins[0] ? "" : "-");
+		printf("  mounts:    %zu\n", ms.n);
+	}
+	r = 0;
+out:
+	mounts_free(&ms);
+	sd_bus_error_free(&e);
+	return r;
+}
+
+static int cmd_mounts(sd_bus *bus, int argc, char **argv,
+		      const struct cmd_opts *o)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	struct mounts ms = { 0 };
+	int r;
+
+	r = get_mounts(bus, &ms, &e);
+	if (r < 0) {
+		r = report("mounts", &e, r);
+		goto out;
+	}
+	if (o->json) {
+		printf("[");
+		for (size_t i = 0; i < ms.n; i++) {
+			const struct mount_info *m = &ms.m[i];
+
+			printf("%s{\"device\":", i ? "," : "");
+			json_str(m->device);
+			printf(",\"mountpoint\":");
+			json_str(m->mountpoint);
+			printf(",\"fstype\":");
+			json_str(m->fstype);
+			printf(",\"options\":");
+			json_str(m->options);
+			printf(",\"state\":");
+			json_str(m->state);
+			printf(",\"pmem_bytes\":%" PRIu64
+			       ",\"tier_bytes\":%" PRIu64 "}",
+			       m->pmem_bytes, m->tier_bytes);
+		}
+		printf("]\n");
+	} else if (!ms.n) {
+		printf("no ZUFS filesystems mounted\n");
+	} else {
+		printf("%-20s %-20s %-8s %-10s %10s %10s  %s\n", "DEVICE",
+		       "MOUNTPOINT", "TYPE", "STATE", "PMEM", "TIER",
+		       "OPTIONS");
+		for (size_t i = 0; i < ms.n; i++) {
+			const struct mount_info *m = &ms.m[i];
+			char pmem[32], tier[32] = "-";
+
+			fmt_bytes(pmem, sizeof(pmem), m->pmem_bytes);
+			if (m->tier_bytes)
+				fmt_bytes(tier, sizeof(tier), m->tier_bytes);
+			printf("%-20s %-20s %-8s %-10s %10s %10s  %s\n",
+			       m->device, m->mountpoint, m->fstype, m->state,
+			       pmem, tier, m->options[0] ? m->options : "-");
+		}
+	}
+	r = 0;
+out:
+	mounts_free(&ms);
+	sd_bus_error_free(&e);
+	return r;
+}
+
+static void print_stats_table(const struct stats *st, bool all)
+{
+	uint64_t count = 0, errors = 0, bytes = 0;
+
+	printf("  %-12s %12s %8s %12s %10s %10s %10s\n", "OPERATION",
+	       "COUNT", "ERRORS", "MiB", "P50", "P99", "MAX");
+	for (size_t i = 0; i < st->n; i++) {
+		const struct op_stats *o = &st->op[i];
+		char p50[24], p99[24], max[24];
+
+		if (!o->count && !all)
+			continue;
+		fmt_ns(p50, sizeof(p50), percentile(o, 50));
+		fmt_ns(p99, sizeof(p99), percentile(o, 99));
+		fmt_ns(max, sizeof(max), o->max_ns);
+		printf("  %-12s %12" PRIu64 " %8" PRIu64 " %12.2f %10s %10s %10s\n",
+		       o->name, o->count, o->errors,
+		       (double)o->bytes / (1024.0 * 1024.0), p50, p99, max);
+		count += o->count;
+		errors += o->errors;
+		bytes += o->bytes;
+	}
+	printf("  %-12s %12" PRIu64 " %8" PRIu64 " %12.2f\n", "total", count,
+	       errors, (double)bytes / (1024.0 * 1024.0));
+}
+
+static void print_stats_json(const struct stats *st, bool all)
+{
+	bool first = true;
+
+	printf("{");
+	for (size_t i = 0; i < st->n; i++) {
+		const struct op_stats *o = &st->op[i];
+
+		if (!o->count && !all)
+			continue;
+		printf("%s", first ? "" : ",");
+		first = false;
+		json_str(o->name);
+		printf(":{\"count\":%" PRIu64 ",\"errors\":%" PRIu64
+		       ",\"bytes\":%" PRIu64 ",\"total_ns\":%" PRIu64
+		       ",\"max_ns\":%" PRIu64 ",\"p50_ns\":%" PRIu64
+		       ",\"p99_ns\":%" PRIu64 ",\"histogram\":[",
+		       o->count, o->errors, o->bytes, o->total_ns, o->max_ns,
+		       percentile(o, 50), percentile(o, 99));
+		for (size_t b = 0; b < o->nhist; b++)
+			printf("%s%" PRIu64, b ? "," : "", o->hist[b]);
+		printf("]}");
+	}
+	printf("}");
+}
+
+/* Tier counters, with the byte counts also in human units. */
+static void print_counter(const struct counter *c)
+{
+	size_t len = strlen(c->name);
+	char human[32];
+
+	if (c->str) {
+		printf("    %-22s %s\n", c->name, c->str);
+		return;
+	}
+	if ((len > 6 && !strcmp(c->name + len - 6, "_bytes")) ||
+	    !strcmp(c->name, "pmem_free") || !strcmp(c->name, "tier_free") ||
+	    !strcmp(c->name, "migrate_bytes_per_sec")) {
+		fmt_bytes(human, sizeof(human), c->v);
+		printf("    %-22s %" PRIu64 " (%s%s)\n", c->name, c->v, human,
+		       strstr(c->name, "per_sec") ? "/s" : "");
+	} else if (!strcmp(c->name, "low_watermark") ||
+		   !strcmp(c->name, "high_watermark")) {
+		printf("    %-22s %" PRIu64 "%%\n", c->name, c->v);
+	} else {
+		printf("    %-22s %" PRIu64 "\n", c->name, c->v);
+	}
+}
+
+static const struct tier_entry *find_tier(const struct tier *t,
+					  const char *mountpoint)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->t[i].mountpoint, mountpoint))
+			return &t->t[i];
+	return NULL;
+}
+
+static int cmd_stats(sd_bus *bus, int argc, char **argv,
+		     const struct cmd_opts *o)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	struct mounts ms = { 0 };
+	struct tier tier = { 0 };
+	const char *only = argc > 1 ? argv[1] : NULL;
+	size_t shown = 0;
+	int r;
+
+	r = get_mounts(bus, &ms, &e);
+	if (r >= 0)
+		r = get_tier(bus, &tier, &e);
+	if (r < 0) {
+		r = report("stats", &e, r);
+		goto out;
+	}
+	if (o->json)
+		printf("{\"mounts\":[");
+	for (size_t i = 0; i < ms.n; i++) {
+		const struct mount_info *m = &ms.m[i];
+		const struct tier_entry *te;
+		struct stats st = { 0 };
+
+		if (only && strcmp(only, m->mountpoint))
+			continue;
+		r = get_stats(bus, m->mountpoint, &st, &e);
+		if (r < 0) {
+			stats_free(&st);
+			if (o->json)
+				printf("]}\n");
+			r = report("stats", &e, r);
+			goto out;
+		}
+		te = find_tier(&tier, m->mountpoint);
+		if (o->json) {
+			printf("%s{\"device\":", shown ? "," : "");
+			json_str(m->device);
+			printf(",\"mountpoint\":");
+			json_str(m->mountpoint);
+			printf(",\"fstype\":");
+			json_str(m->fstype);
+			printf(",\"operations\":");
+			print_stats_json(&st, o->all);
+			if (te) {
+				printf(",\"tier\":{");
+				for (size_t j = 0; j < te->n; j++) {
+					printf("%s", j ? "," : "");
+					json_str(te->c[j].name);
+					putchar(':');
+					if (te->c[j].str)
+						json_str(te->c[j].str);
+					else
+						printf("%" PRIu64, te->c[j].v);
+				}
+				printf("}");
+			}
+			printf("}");
+		} else {
+			printf("%s%s: %s on %s\n", shown ? "\n" : "",
+			       m->mountpoint, m->fstype, m->device);
+			print_stats_table(&st, o->all);
+			if (te) {
+				printf("  tier:\n");
+				for (size_t j = 0; j < te->n; j++)
+					print_counter(&te->c[j]);
+			}
+		}
+		stats_free(&st);
+		shown++;
+	}
+	if (o->json)
+		printf("]}\n");
+	r = 0;
+	if (only && !shown) {
+		fprintf(stderr, "%s: no ZUFS filesystem is mounted at %s\n",
+			prog, only);
+		r = EXIT_NO_MOUNT;
+	} else if (!shown && !o->json) {
+		printf("no ZUFS filesystems mounted\n");
+	}
+out:
+	mounts_free(&ms);
+	tier_free(&tier);
+	sd_bus_error_free(&e);
+	return r;
+}
+
+static int call_privileged(sd_bus *bus, const char *what, const char *method,
+			   const char *sig, ...)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	va_list ap;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH,
+					   BUS_IFACE, method);
+	if (r >= 0 && sig) {
+		va_start(ap, sig);
+		r = sd_bus_message_appendv(m, sig, ap);
+		va_end(ap);
+	}
+	if (r >= 0)
+		/* a mount may take a while (recovery) */
+		r = sd_bus_call(bus, m, 300 * 1000000ULL, &e, NULL);
+	if (r < 0)
+		r = report(what, &e, r);
+	else
+		r = 0;
+	sd_bus_error_free(&e);
+	return r;
+}
+
+static int cmd_restart(sd_bus *bus, int argc, char **argv,
+		       const struct cmd_opts *o)
+{
+	return call_privileged(bus, "restart", "Restart", NULL);
+}
+
+static int cmd_mount(sd_bus *bus, int argc, char **argv,
+		     const struct cmd_opts *o)
+{
+	return call_privileged(bus, "mount", "Mount", "ssss", argv[1], argv[2],
+			       o->type ? o->type : "pmfs2",
+			       o->options ? o->options : "");
+}
+
+static int cmd_unmount(sd_bus *bus, int argc, char **argv,
+		       const struct cmd_opts *o)
+{
+	return call_privileged(bus, "unmount", "Unmount", "s", argv[1]);
+}
+
+/* ---- watch ------------------------------------------------------------ */
+
+struct watch {
+	long left;	/* signals of org.zufs.Manager1 still to print; <0: all */
+	bool done;
+};
+
+static void stamp(void)
+{
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	printf("%02d:%02d:%02d.%03ld ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+	       (long)(tv.tv_usec / 1000));
+}
+
+static int print_changed(sd_bus_message *m)
+{
+	const char *iface, *name, *contents;
+	char type;
+	int r;
+
+	r = sd_bus_message_read(m, "s", &iface);
+	if (r < 0)
+		return r;
+	stamp();
+	printf("PropertiesChanged");
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		r = sd_bus_message_read(m, "s", &name);
+		if (r < 0)
+			return r;
+		r = sd_bus_message_peek_type(m, &type, &contents);
+		if (r < 0)
+			return r;
+		if (contents && !strcmp(contents, "s")) {
+			const char *v;
+
+			r = sd_bus_message_read(m, "v", "s", &v);
+			if (r < 0)
+				return r;
+			printf(" %s=%s", name, v);
+		} else {
+			r = sd_bus_message_skip(m, "v");
+			if (r < 0)
+				return r;
+			printf(" %s", name);
+		}
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	printf("\n");
+	return 0;
+}
+
+static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	struct watch *w = userdata;
+	const char *member = sd_bus_message_get_member(m);
+	const char *a, *b, *c;
+	int r = 0;
+
+	if (sd_bus_message_is_signal(m, "org.freedesktop.DBus",
+				     "NameOwnerChanged")) {
+		r = sd_bus_message_read(m, "sss", &a, &b, &c);
+		if (r < 0 || strcmp(a, BUS_NAME))
+			return 0;
+		stamp();
+		printf("%s\n", c[0] ? "zusd connected to the bus" :
+		       "zusd left the bus");
+	} else if (sd_bus_message_is_signal(m,
+			"org.freedesktop.DBus.Properties",
+			"PropertiesChanged")) {
+		r = print_changed(m);
+	} else if (sd_bus_message_is_signal(m, BUS_IFACE, "StateChanged")) {
+		r = sd_bus_message_read(m, "s", &a);
+		if (r >= 0) {
+			stamp();
+			printf("StateChanged state=%s\n", a);
+		}
+	} else if (sd_bus_message_is_signal(m, BUS_IFACE, "MountAdded")) {
+		r = sd_bus_message_read(m, "sss", &a, &b, &c);
+		if (r >= 0) {
+			stamp();
+			printf("MountAdded device=%s mountpoint=%s fstype=%s\n",
+			       a, b, c);
+		}
+	} else if (sd_bus_message_is_signal(m, BUS_IFACE, "MountRemoved")) {
+		r = sd_bus_message_read(m, "s", &a);
+		if (r >= 0) {
+			stamp();
+			printf("MountRemoved mountpoint=%s\n", a);
+		}
+	} else {
+		stamp();
+		printf("%s.%s\n", sd_bus_message_get_interface(m),
+		       member ? member : "?");
+	}
+	if (r < 0) {
+		fprintf(stderr, "%s: watch: malformed %s signal: %s\n", prog,
+			member ? member : "?", strerror(-r));
+		r = 0;
+	}
+	fflush(stdout);
+	if (w->left > 0 && sd_bus_message_is_signal(m, BUS_IFACE, NULL) &&
+	    --w->left == 0)
+		w->done = true;
+	return 0;
+}
+
+static int cmd_watch(sd_bus *bus, int argc, char **argv,
+		     const struct cmd_opts *o)
+{
+	struct watch w = { .left = o->count > 0 ? o->count : -1 };
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, NULL, NULL,
+				on_signal, &w);
+	if (r >= 0)
+		r = sd_bus_add_match(bus, NULL,
+				     "type='signal',sender='org.freedesktop.DBus',"
+				     "interface='org.freedesktop.DBus',"
+				     "member='NameOwnerChanged',"
+				     "arg0='" BUS_NAME "'", on_signal, &w);
+	if (r < 0) {
+		fprintf(stderr, "%s: watch: cannot subscribe to signals: %s\n",
+			prog, strerror(-r));
+		return EXIT_FAIL;
+	}
+	r = sd_bus_call_method(bus, "org.freedesktop.DBus",
+			       "/org/freedesktop/DBus", "org.freedesktop.DBus",
+			       "GetNameOwner", &e, NULL, "s", BUS_NAME);
+	if (r < 0)
+		fprintf(stderr, "%s: zusd is not running yet; waiting for it\n",
+			prog);
+	sd_bus_error_free(&e);
+	fprintf(stderr, "Watching %s signals (Ctrl-C to stop)\n", BUS_NAME);
+
+	while (!w.done) {
+		r = sd_bus_process(bus, NULL);
+		if (r < 0) {
+			fprintf(stderr, "%s: watch: lost the bus: %s\n", prog,
+				strerror(-r));
+			return EXIT_FAIL;
+		}
+		if (r > 0)
+			continue;
+		r = sd_bus_wait(bus, UINT64_MAX);
+		if (r < 0 && r != -EINTR) {
+			fprintf(stderr, "%s: watch: %s\n", prog, strerror(-r));
+			return EXIT_FAIL;
+		}
+	}
+	return 0;
+}
+
+/* ---- command table and help ------------------------------------------ */
+
+struct command {
+	const char *name;
+	const char *alias;
+	int (*run)(sd_bus *bus, int argc, char **argv,
+		   const struct cmd_opts *o);
+	int min_args, max_args;	/* after the command name */
+	const char *args;
+	const char *summary;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "status", NULL, cmd_status, 0, 0, "[--json]",
+	  "show zusd's version, state, transport and plugins",
+	  "Show zusd's version, state (starting, running, restarting,\n"
+	  "stopping, degraded), transport, loaded plugins and number of mounts.\n"
+	  "\n"
+	  "  -j, --json   print one JSON object\n" },
+	{ "mounts", NULL, cmd_mounts, 0, 0, "[--json]",
+	  "list the filesystems zusd serves",
+	  "List the filesystems zusd serves: device, mountpoint, type, state,\n"
+	  "pmem and tier capacity, options.\n"
+	  "\n"
+	  "  -j, --json   print a JSON array\n" },
+	{ "stats", NULL, cmd_stats, 0, 1, "[MOUNTPOINT] [--json] [--all]",
+	  "per-operation counters and latency, tier counters",
+	  "Show per-operation counters of every mount (or of MOUNTPOINT): count,\n"
+	  "errors, MiB moved and the 50th/99th percentile and maximum latency\n"
+	  "(percentiles come from a log2 histogram: each is the top of its\n"
+	  "bucket, so within a factor of 2), then the tier counters of mounts\n"
+	  "with a tier device.\n"
+	  "\n"
+	  "  -a, --all    also list operations that never ran\n"
+	  "  -j, --json   print one JSON object, with the histograms\n" },
+	{ "restart", NULL, cmd_restart, 0, 0, "",
+	  "restart zusd; mounts stay (root)",
+	  "Ask zusd to restart.  systemd starts a new zusd at once; mounted\n"
+	  "filesystems stay mounted and are served again by the new process.\n"
+	  "Needs root.\n" },
+	{ "mount", NULL, cmd_mount, 2, 2, "DEVICE MOUNTPOINT [-t TYPE] [-o OPTIONS]",
+	  "have zusd mount a filesystem (FUSE transport, root)",
+	  "Have zusd mount DEVICE on MOUNTPOINT itself (FUSE transport; with the\n"
+	  "zuf transport use mount -t TYPE DEVICE MOUNTPOINT).  Needs root.\n"
+	  "\n"
+	  "  -t, --type=TYPE        filesystem type (default: pmfs2)\n"
+	  "  -o, --options=OPTIONS  mount options, comma separated\n" },
+	{ "unmount", "umount", cmd_unmount, 1, 1, "MOUNTPOINT",
+	  "have zusd unmount a filesystem it mounted (root)",
+	  "Have zusd unmount the filesystem it mounted on MOUNTPOINT.  Needs\n"
+	  "root.\n" },
+	{ "watch", NULL, cmd_watch, 0, 0, "[-n COUNT]",
+	  "print zusd's signals as they arrive",
+	  "Print zusd's D-Bus signals as they arrive (StateChanged, MountAdded,\n"
+	  "MountRemoved, PropertiesChanged) and when zusd joins or leaves the\n"
+	  "bus, one line each, until interrupted.  zusd need not be running.\n"
+	  "\n"
+	  "  -n, --count=COUNT   exit after COUNT StateChanged, MountAdded or\n"
+	  "                      MountRemoved signals\n" },
+};
+
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: %s [--help] [--version] COMMAND [ARGS]...\n"
+"Control and inspect zusd, the ZUFS filesystem server, over D-Bus.\n"
+"\n"
+"Commands:\n", prog);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+"\n"
+"Run '%s COMMAND --help' for the options of a command.\n"
+"\n"
+"Exit status: 0 success, 1 failure, 2 usage error, 3 zusd not running (or\n"
+"no system bus), 4 permission denied, 5 no such mount.  See zufsctl(8).\n",
+		prog);
+}
+
+static void command_usage(const struct command *c, FILE *f)
+{
+	fprintf(f, "Usage: %s %s%s%s\n\n%s", prog, c->name,
+		c->args[0] ? " " : "", c->args, c->help);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "type", required_argument, NULL, 't' },
+		{ "options", required_argument, NULL, 'o' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	const struct command *cmd = NULL;
+	struct cmd_opts o = { 0 };
+	bool help = false;
+	int c, r;
+
+	/* GNU getopt permutes: options may come before or after the command */
+	while ((c = getopt_long(argc, argv, "hjan:t:o:V", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help = true;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'a':
+			o.all = true;
+			break;
+		case 'n': {
+			char *end;
+
+			errno = 0;
+			o.count = strtol(optarg, &end, 10);
+			if (errno || *end || o.count <= 0) {
+				fprintf(stderr, "%s: --count: '%s' is not a positive number\n",
+					prog, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 't':
+			o.type = optarg;
+			break;
+		case 'o':
+			o.options = optarg;
+			break;
+		case 'V':
+			printf("zufsctl %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try '%s --help'.\n", prog);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		for (size_t k = 0; k < NCOMMANDS; k++)
+			if (!strcmp(argv[optind], commands[k].name) ||
+			    (commands[k].alias &&
+			     !strcmp(argv[optind], commands[k].alias)))
+				cmd = &commands[k];
+		if (!cmd) {
+			fprintf(stderr, "%s: unknown command '%s' (see %s --help)\n",
+				prog, argv[optind], prog);
+			return EXIT_USAGE;
+		}
+	}
+	if (help) {
+		if (cmd)
+			command_usage(cmd, stdout);
+		else
+			usage(stdout);
+		return 0;
+	}
+	if (!cmd) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((o.json && cmd->run != cmd_status && cmd->run != cmd_mounts &&
+	     cmd->run != cmd_stats) ||
+	    (o.all && cmd->run != cmd_stats) ||
+	    (o.count && cmd->run != cmd_watch) ||
+	    ((o.type || o.options) && cmd->run != cmd_mount)) {
+		fprintf(stderr, "%s: %s: option not accepted by this command (see %s %s --help)\n",
+			prog, cmd->name, prog, cmd->name);
+		return EXIT_USAGE;
+	}
+	if (argc - optind - 1 < cmd->min_args) {
+		fprintf(stderr, "%s: %s: missing argument (usage: %s %s %s)\n",
+			prog, cmd->name, prog, cmd->name, cmd->args);
+		return EXIT_USAGE;
+	}
+	if (argc - optind - 1 > cmd->max_args) {
+		fprintf(stderr, "%s: %s: unexpected argument '%s'\n", prog,
+			cmd->name, argv[optind + 1 + cmd->max_args]);
+		return EXIT_USAGE;
+	}
+	r = open_bus(&bus);
+	if (r)
+		return r;
+	/* the command and its arguments */
+	return cmd->run(bus, argc - optind, argv + optind, &o);
+}
