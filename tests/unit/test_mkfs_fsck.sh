@@ -1,0 +1,175 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# test_mkfs_fsck.sh - mkfs.pmfs2 and fsck.pmfs2 from the command line:
+# refusing foreign data without -f, clean errors on bad targets, fsck exit
+# codes, -n never writing, repair then clean, tier headers.
+#
+# Run by `make check` from the top build directory; PMFS2_SBINDIR may point
+# elsewhere.
+set -u
+
+sbindir=${PMFS2_SBINDIR:-$PWD/mkfs}
+MKFS=$sbindir/mkfs.pmfs2
+FSCK=$sbindir/fsck.pmfs2
+if [ ! -x "$MKFS" ] || [ ! -x "$FSCK" ]; then
+	echo "mkfs.pmfs2/fsck.pmfs2 not built in $sbindir" >&2
+	exit 99
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pmfs2-mkfs.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+img=$tmp/pm.img
+out=$tmp/out
+fails=0
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+fail() { n=$((n + 1)); echo "not ok $n - $*"; fails=$((fails + 1)); }
+
+# expect RC PATTERN DESCRIPTION -- CMD...: run CMD, want exit RC and (if
+# PATTERN is not empty) PATTERN in its output
+expect() {
+	want=$1 pat=$2 desc=$3
+	shift 4
+	"$@" >"$out" 2>&1
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		fail "$desc: exit $rc, expected $want"
+		sed 's/^/#   /' "$out"
+	elif [ -n "$pat" ] && ! grep -q -- "$pat" "$out"; then
+		fail "$desc: output lacks \"$pat\""
+		sed 's/^/#   /' "$out"
+	else
+		ok "$desc"
+	fi
+}
+
+# check DESCRIPTION CMD...: one test that passes when CMD succeeds
+check() {
+	desc=$1
+	shift
+	if "$@"; then ok "$desc"; else fail "$desc"; fi
+}
+
+is_empty() { [ ! -s "$1" ]; }
+same_sum() { [ "$(md5sum <"$1")" = "$2" ]; }
+
+poke() {	# poke FILE OFFSET OCTAL-BYTE
+	printf '%b' "\\$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# ---- mkfs -------------------------------------------------------------
+truncate -s 64M "$img"
+expect 0 "UUID" "mkfs on an empty file" -- "$MKFS" -L test "$img"
+expect 0 "clean" "fsck -n of a fresh filesystem" -- "$FSCK" -n "$img"
+expect 0 "clean" "fsck -fy of a fresh filesystem" -- "$FSCK" -fy "$img"
+expect 1 "use -f to overwrite" "mkfs refuses an existing pmfs2" -- "$MKFS" "$img"
+expect 0 "" "mkfs -f over pmfs2" -- "$MKFS" -q -f "$img"
+check "mkfs -q prints nothing" is_empty "$out"
+
+expect 0 "01234567-89ab-cdef-0123-456789abcdef" "mkfs -U" -- \
+	"$MKFS" -f -U 01234567-89ab-cdef-0123-456789abcdef -N 1000 -J 100 "$img"
+check "-N 1000 rounds up to whole inode blocks (1007)" grep -q "inodes: *1007" "$out"
+expect 1 "invalid UUID" "mkfs rejects a bad UUID" -- "$MKFS" -f -U nope "$img"
+expect 1 "invalid journal size" "mkfs rejects -J 10" -- "$MKFS" -f -J 10 "$img"
+expect 1 "invalid inode count" "mkfs rejects -N x" -- "$MKFS" -f -N x "$img"
+expect 1 "too long" "mkfs rejects a long label" -- "$MKFS" -f \
+	-L 0123456789012345678901234567890123456789012345678901234567890123456789 "$img"
+expect 1 "do not fit" "mkfs rejects too many inodes" -- "$MKFS" -f -N 100000000 "$img"
+expect 1 "No such file" "mkfs on a missing file" -- "$MKFS" "$tmp/missing"
+expect 1 "not a block device or a regular file" "mkfs on a directory" -- "$MKFS" "$tmp"
+: >"$tmp/empty"
+expect 1 "too small" "mkfs on an empty file" -- "$MKFS" "$tmp/empty"
+truncate -s 300K "$tmp/small"
+expect 1 "too small" "mkfs on a too-small file" -- "$MKFS" "$tmp/small"
+expect 1 "no device" "mkfs without a device" -- "$MKFS"
+if [ "$(id -u)" -ne 0 ]; then
+	chmod 0444 "$tmp/small"
+	expect 1 "cannot open" "mkfs on a read-only file" -- "$MKFS" "$tmp/small"
+fi
+
+# ---- foreign filesystems ------------------------------------------------
+if command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /sbin/mkfs.ext4 ]; then
+	ext4=$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)
+	truncate -s 64M "$tmp/ext4.img"
+	"$ext4" -q -F "$tmp/ext4.img" >/dev/null 2>&1
+	sum=$(md5sum <"$tmp/ext4.img")
+	expect 1 "contains a filesystem (ext4)" "mkfs refuses ext4 without -f" -- \
+		"$MKFS" "$tmp/ext4.img"
+	check "message says use -f" grep -q "use -f to overwrite" "$out"
+	check "refused ext4 image is untouched" same_sum "$tmp/ext4.img" "$sum"
+	expect 8 "not a pmfs2" "fsck -n refuses ext4 with exit 8" -- "$FSCK" -n "$tmp/ext4.img"
+	expect 8 "not a pmfs2" "fsck -y refuses ext4 with exit 8" -- "$FSCK" -y "$tmp/ext4.img"
+	check "fsck -y left the ext4 image untouched" same_sum "$tmp/ext4.img" "$sum"
+	expect 0 "overwriting a filesystem (ext4)" "mkfs -f over ext4" -- "$MKFS" -f "$tmp/ext4.img"
+	if command -v blkid >/dev/null 2>&1; then
+		blkid -p "$tmp/ext4.img" >/dev/null 2>&1
+		check "ext4 signatures wiped (blkid finds nothing)" [ $? -eq 2 ]
+	fi
+	expect 0 "clean" "fsck of pmfs2 made over ext4" -- "$FSCK" -n "$tmp/ext4.img"
+else
+	echo "# mkfs.ext4 not found: ext4 cases skipped (apt-get install e2fsprogs)"
+fi
+
+# ---- fsck exit codes ----------------------------------------------------
+"$MKFS" -q -f "$img" || fail "mkfs for fsck tests"
+expect 16 "" "fsck -n -y is a usage error" -- "$FSCK" -n -y "$img"
+expect 16 "" "fsck without a device" -- "$FSCK"
+expect 16 "" "fsck with an unknown option" -- "$FSCK" -Q "$img"
+expect 8 "No such file" "fsck on a missing file" -- "$FSCK" -n "$tmp/missing"
+
+# the label in the primary superblock: checksum no longer matches
+poke "$img" 160 130
+sum=$(md5sum <"$img")
+expect 4 "primary superblock damaged" "fsck -n finds a bad primary superblock" -- "$FSCK" -n "$img"
+check "fsck -n did not write" same_sum "$img" "$sum"
+expect 1 "fixed" "fsck -y repairs it (exit 1)" -- "$FSCK" -y "$img"
+expect 0 "clean" "clean after repair" -- "$FSCK" -n "$img"
+
+# root's link count (inode 1 at itable_start 2 + 256 journal blocks)
+poke "$img" $(((2 + 256) * 4096 + 256 + 8)) 7
+expect 4 "link count 7, should be 2" "fsck -n finds a wrong link count" -- "$FSCK" -n "$img"
+expect 0 "" "fsck -p skips a cleanly unmounted filesystem" -- "$FSCK" -p "$img"
+expect 1 "" "fsck -pf repairs it" -- "$FSCK" -pf "$img"
+expect 0 "" "fsck -p skips a clean filesystem" -- "$FSCK" -p "$img"
+check "fsck -p is quiet when clean" is_empty "$out"
+expect 0 "clean" "clean after preen" -- "$FSCK" -fn "$img"
+
+# both superblocks gone: not pmfs2 any more
+cp "$img" "$tmp/nosb.img"
+dd if=/dev/zero of="$tmp/nosb.img" bs=4096 count=2 conv=notrunc status=none
+expect 8 "not a pmfs2" "fsck refuses an image without superblocks" -- "$FSCK" -y "$tmp/nosb.img"
+
+# truncated image
+cp "$img" "$tmp/trunc.img"
+truncate -s 16M "$tmp/trunc.img"
+expect 8 "truncated" "fsck refuses a truncated image" -- "$FSCK" -y "$tmp/trunc.img"
+truncate -s 5000 "$tmp/trunc.img"
+expect 8 "too small" "fsck refuses a tiny image" -- "$FSCK" -n "$tmp/trunc.img"
+
+# ---- tiers -------------------------------------------------------------
+truncate -s 256M "$tmp/tier.img"
+expect 0 "tier 1:" "mkfs with --tier" -- "$MKFS" -f --tier "$tmp/tier.img" "$img"
+check "tier header written" [ "$(head -c 8 "$tmp/tier.img")" = "PMS2TIER" ]
+expect 0 "clean" "fsck of a tiered filesystem" -- "$FSCK" -n "$img"
+truncate -s 64M "$tmp/pm2.img"
+expect 1 "tier device header" "mkfs refuses a used tier without -f" -- \
+	"$MKFS" --tier "$tmp/tier.img" "$tmp/pm2.img"
+expect 1 "both as the pmem device and as a tier" "mkfs refuses the same file twice" -- \
+	"$MKFS" -f --tier "$img" "$img"
+expect 1 "No such file" "mkfs with a missing tier" -- \
+	"$MKFS" -f --tier "$tmp/missing" "$img"
+
+# ---- a real block device (loop), when we may make one --------------------
+if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null 2>&1 &&
+   loop=$(losetup -f --show "$tmp/pm2.img" 2>/dev/null); then
+	trap 'losetup -d "$loop"; rm -rf "$tmp"' EXIT
+	expect 0 "UUID" "mkfs on a block device ($loop)" -- "$MKFS" -f "$loop"
+	expect 0 "clean" "fsck -fy on a block device" -- "$FSCK" -fy "$loop"
+	expect 0 "clean" "fsck -n on a block device" -- "$FSCK" -n "$loop"
+else
+	echo "# no loop device (not root or no losetup): block device cases skipped"
+fi
+
+echo "1..$n"
+[ "$fails" -eq 0 ]
