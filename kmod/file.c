@@ -33,7 +33,7 @@ static bool zuf_ext_find(struct zuf_inode_info *zi, u64 pos, bool write,
 	u32 i;
 
 	spin_lock(&zi->ext_lock);
-	for (i = 0; i < zi->ext_n; i++) {
+	for (i = 0; zi->ext && i < zi->ext_n; i++) {
 		struct zufs_extent *e = &zi->ext[i];
 
 		if (pos < e->file_off || pos - e->file_off >= e->len)
@@ -58,7 +58,7 @@ void zuf_ext_invalidate(struct inode *inode, u64 off, u64 len)
 		end = U64_MAX;
 	spin_lock(&zi->ext_lock);
 	zi->ext_gen++;
-	for (i = 0; i < zi->ext_n; i++) {
+	for (i = 0; zi->ext && i < zi->ext_n; i++) {
 		struct zufs_extent *e = &zi->ext[i];
 
 		if (e->file_off < end && e->file_off + e->len > off)
@@ -84,47 +84,78 @@ static int zuf_ge_parse(struct zuf_call *call, const void *buf)
 	struct inode *inode = ctx->inode;
 	struct zuf_inode_info *zi = ZUF_I(inode);
 	struct zuf_pmem *pm = ZUF_SB(inode->i_sb)->pmem;
-	struct zufs_extent cache[ZUF_EXT_CACHE];
-	u32 n = READ_ONCE(ge->n), i, nc = 0;
-	u64 prev_end = 0;
+	struct zufs_extent got[ZUFS_MAX_EXTENTS];
+	u32 n = READ_ONCE(ge->n), i, k, keep;
+	u64 prev_end = 0, lo, hi;
 
+	BUILD_BUG_ON(ZUF_EXT_CACHE < ZUFS_MAX_EXTENTS);
 	if (!n || n > ZUFS_MAX_EXTENTS)
 		return zuf_bad_reply("get_extents %lu: %u extents",
 				     inode->i_ino, n);
 	for (i = 0; i < n; i++) {
-		struct zufs_extent e;
+		struct zufs_extent *e = &got[i];
 		bool hole;
 
-		memcpy(&e, &ge->ext[i], sizeof(e));
-		hole = e.pmem_off == ZUFS_EXTENT_HOLE;
-		if (!e.len || !PAGE_ALIGNED(e.file_off) ||
-		    !PAGE_ALIGNED(e.len) ||
-		    e.file_off + e.len < e.file_off ||
-		    e.file_off + e.len > (u64)inode->i_sb->s_maxbytes + PAGE_SIZE ||
-		    (i && e.file_off < prev_end) ||
-		    (!hole && (!PAGE_ALIGNED(e.pmem_off) ||
-			       e.pmem_off >= pm->size ||
-			       e.len > pm->size - e.pmem_off)))
+		memcpy(e, &ge->ext[i], sizeof(*e));
+		hole = e->pmem_off == ZUFS_EXTENT_HOLE;
+		if (!e->len || !PAGE_ALIGNED(e->file_off) ||
+		    !PAGE_ALIGNED(e->len) ||
+		    e->file_off + e->len < e->file_off ||
+		    e->file_off + e->len > (u64)inode->i_sb->s_maxbytes + PAGE_SIZE ||
+		    (i && e->file_off < prev_end) ||
+		    (!hole && (!PAGE_ALIGNED(e->pmem_off) ||
+			       e->pmem_off >= pm->size ||
+			       e->len > pm->size - e->pmem_off)))
 			goto bad;
-		if (!i && (ctx->pos < e.file_off ||
-			   ctx->pos - e.file_off >= e.len ||
+		if (!i && (ctx->pos < e->file_off ||
+			   ctx->pos - e->file_off >= e->len ||
 			   (ctx->write && hole)))
 			goto bad;
-		prev_end = e.file_off + e.len;
-		if (nc < ZUF_EXT_CACHE)
-			cache[nc++] = e;
+		prev_end = e->file_off + e->len;
 	}
 
+	/* the reply first, then the older extents it does not overlap */
+	lo = got[0].file_off;
+	hi = prev_end;
 	spin_lock(&zi->ext_lock);
-	if (zi->ext_gen == ctx->gen) {
-		memcpy(zi->ext, cache, nc * sizeof(cache[0]));
-		zi->ext_n = nc;
+	if (zi->ext && zi->ext_gen == ctx->gen) {
+		for (i = 0, k = 0; i < zi->ext_n; i++) {
+			struct zufs_extent *e = &zi->ext[i];
+
+			if (e->file_off < hi && e->file_off + e->len > lo)
+				continue;
+			zi->ext[k++] = *e;
+		}
+		keep = min_t(u32, k, ZUF_EXT_CACHE - n);
+		memmove(zi->ext + n, zi->ext, keep * sizeof(*zi->ext));
+		memcpy(zi->ext, got, n * sizeof(*zi->ext));
+		zi->ext_n = n + keep;
 	}
 	spin_unlock(&zi->ext_lock);
 	return 0;
 bad:
 	return zuf_bad_reply("get_extents %lu @%llu: extent %u of %u out of range",
 			     inode->i_ino, ctx->pos, i, n);
+}
+
+/* The inode's extent cache, allocated at its first use (none: no cache). */
+static void zuf_ext_alloc(struct zuf_inode_info *zi)
+{
+	struct zufs_extent *ext;
+
+	if (READ_ONCE(zi->ext))
+		return;
+	ext = kmalloc_array(ZUF_EXT_CACHE, sizeof(*ext),
+			    GFP_NOFS | __GFP_NOWARN);
+	if (!ext)
+		return;
+	spin_lock(&zi->ext_lock);
+	if (!zi->ext) {
+		zi->ext = ext;
+		ext = NULL;
+	}
+	spin_unlock(&zi->ext_lock);
+	kfree(ext);
 }
 
 static int zuf_get_extents(struct inode *inode, u64 pos, u64 len, bool write)
@@ -141,6 +172,7 @@ static int zuf_get_extents(struct inode *inode, u64 pos, u64 len, bool write)
 	} ge;
 
 	BUILD_BUG_ON(sizeof(ge) != offsetof(struct zufs_get_extents, ext));
+	zuf_ext_alloc(zi);
 	spin_lock(&zi->ext_lock);
 	ctx.gen = zi->ext_gen;
 	spin_unlock(&zi->ext_lock);
@@ -161,6 +193,21 @@ static int zuf_get_extents(struct inode *inode, u64 pos, u64 len, bool write)
 	return zuf_dispatch(&call);
 }
 
+/* How much to ask about at pos: at least length, up to the window or EOF. */
+static u64 zuf_ge_window(struct inode *inode, loff_t pos, loff_t length)
+{
+	loff_t end = round_up(i_size_read(inode), PAGE_SIZE);
+	u64 want = ZUF_GE_WINDOW;
+
+	if (pos < end && want > end - pos)
+		want = end - pos;
+	if (want < length)
+		want = length;
+	if (want > inode->i_sb->s_maxbytes - pos)
+		want = inode->i_sb->s_maxbytes - pos;
+	return want;
+}
+
 static int zuf_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 			   unsigned int flags, struct iomap *iomap,
 			   struct iomap *srcmap)
@@ -168,16 +215,41 @@ static int zuf_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
 	bool write = flags & (IOMAP_WRITE | IOMAP_ZERO);
 	struct zufs_extent e;
+	bool fresh = false, looked = false;
 	int tries, ret;
 
 	if (!sbi->pmem)
 		return -EIO;
-	for (tries = 0; tries < 4; tries++) {
+	/*
+	 * A fault never extends the file (the DAX code checked pos against
+	 * i_size): do not make the server guard a write past EOF for it.
+	 */
+	if (flags & IOMAP_FAULT) {
+		loff_t isize = i_size_read(inode);
+
+		if (pos < isize && length > isize - pos)
+			length = isize - pos;
+	}
+	for (tries = 0; tries < 5; tries++) {
 		if (zuf_ext_find(ZUF_I(inode), pos, write, &e))
 			goto found;
-		ret = zuf_get_extents(inode, pos, length, write);
+		/*
+		 * Look ahead: one reply can then serve many calls.  A write
+		 * inside the file first looks (allocating nothing) for
+		 * blocks already there; only a hole makes it allocate, and
+		 * then just the range written.
+		 */
+		if (!looked && (!write || pos < i_size_read(inode))) {
+			looked = true;
+			ret = zuf_get_extents(inode, pos,
+					      zuf_ge_window(inode, pos, length),
+					      false);
+		} else {
+			ret = zuf_get_extents(inode, pos, length, write);
+		}
 		if (ret)
 			return ret;
+		fresh = true;
 	}
 	zuf_err_rl("inode %lu @%lld: extents keep being invalidated\n",
 		   inode->i_ino, pos);
@@ -195,6 +267,16 @@ found:
 	} else {
 		iomap->type = IOMAP_MAPPED;
 		iomap->addr = sbi->pmem->part_off + e.pmem_off;
+		/*
+		 * The server may just have filled a hole that a read fault
+		 * mapped to the zero page: write(2) must tear that down to
+		 * be seen through mmap (a fault replaces it by itself).  The
+		 * reply does not say which blocks are new: any fresh extent
+		 * of a mapped file may be.
+		 */
+		if (write && fresh && !(flags & IOMAP_FAULT) &&
+		    mapping_mapped(inode->i_mapping))
+			iomap->flags |= IOMAP_F_NEW;
 	}
 	return 0;
 }

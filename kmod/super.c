@@ -328,6 +328,7 @@ static struct inode *zuf_alloc_inode(struct super_block *sb)
 	spin_lock_init(&zi->ext_lock);
 	zi->ext_n = 0;
 	zi->ext_gen = 0;
+	zi->ext = NULL;
 	return &zi->vfs;
 }
 
@@ -335,6 +336,7 @@ static void zuf_free_inode(struct inode *inode)
 {
 	if (S_ISLNK(inode->i_mode))
 		kfree(inode->i_link);
+	kfree(ZUF_I(inode)->ext);
 	kmem_cache_free(zuf_inode_cachep, ZUF_I(inode));
 }
 

@@ -195,14 +195,16 @@ struct super_block *zuf_sb_grab(zufs_sb_id sb_id);
 
 /* ---- inodes (inode.c) --------------------------------------------- */
 
-#define ZUF_EXT_CACHE	8
+#define ZUF_EXT_CACHE	64		/* extents cached per inode */
+/* a read's GET_EXTENTS asks for this much at least: fewer round trips */
+#define ZUF_GE_WINDOW	(16ULL << 20)
 
 struct zuf_inode_info {
 	struct inode vfs;
 	spinlock_t ext_lock;		/* the extent cache */
 	u32 ext_n;
 	u64 ext_gen;			/* bumped by every invalidation */
-	struct zufs_extent ext[ZUF_EXT_CACHE];
+	struct zufs_extent *ext;	/* ZUF_EXT_CACHE, at first I/O */
 };
 
 static inline struct zuf_inode_info *ZUF_I(struct inode *inode)

@@ -25,7 +25,7 @@ done_step "identical"
 
 step "fio 4 KiB random write + verify (64 MiB)"
 out=$(fio --name=demo --directory="$work" --rw=randwrite --bs=4k --size=64m \
-	--ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1 \
+	--ioengine=psync --verify_state_save=0 --verify=crc32c --do_verify=1 --verify_fatal=1 \
 	--output-format=terse --terse-version=3 2>&1) || { echo "$out"; exit 1; }
 iops=$(echo "$out" | awk -F';' '/^3;/ {print $49; exit}')
 done_step "${iops:-?} write IOPS, verify ok"

@@ -1,7 +1,8 @@
 #!/bin/bash
-# The main job: build and install zufs, format a pmem device with mkfs.pmfs2,
-# serve it with zusd and give the user a pmfs2 mount: an interactive shell in
-# it on a terminal, else a verifying demo workload.
+# The main job: build and install zufs, run pmfs2 in-process on an emulated
+# pmem image, then format a pmem device with mkfs.pmfs2, serve it with zusd
+# and give the user a pmfs2 mount: an interactive shell in it on a terminal,
+# else a verifying demo workload.
 #
 #   scripts/main-job.sh [--demo] [--image FILE] [--mountpoint DIR]
 #
@@ -43,6 +44,11 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+
+echo "== pmfs2 through the in-process host (the plugin driven directly, no kernel)"
+"$top/build-main/zusd/zus-inproc-run" --plugin /usr/local/lib/zufs/pmfs2.so \
+	--mkfs 256M /var/tmp/zufs-inproc.img
+rm -f /var/tmp/zufs-inproc.img
 
 transport=fuse
 why=""

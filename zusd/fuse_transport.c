@@ -12,7 +12,7 @@
  * default ACL inheritance, mode <-> ACL updates, setgid directories) is done
  * here, because a plugin never knows which transport serves it.
  */
-#define FUSE_USE_VERSION 35
+#define FUSE_USE_VERSION 312
 
 #include <errno.h>
 #include <fuse_lowlevel.h>

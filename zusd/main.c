@@ -2,10 +2,13 @@
 /*
  * main.c - zusd: serve a user-space filesystem plugin to the kernel.
  *
+ *   zusd --transport=zuf --plugin pmfs2 [DEVICE MOUNTPOINT]
  *   zusd --transport=fuse --plugin pmfs2 [-o opts] DEVICE MOUNTPOINT
+ *   zusd --transport=auto ...   zuf when zuf.ko is loaded, else fuse
  *
- * Parses the command line, mounts the plugin on the device and hands it to
- * a transport; everything else lives in the files named after it.
+ * Parses the command line and hands over to a transport: zuf (the kernel
+ * sends the mounts: zuf_serve.c) or FUSE (zusd mounts the plugin on the
+ * device itself: mount.c + fuse_transport.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +19,8 @@
 
 #include "fuse_transport.h"
 #include "mount.h"
+#include "zuf_serve.h"
+#include "zuf_transport.h"
 
 struct zusd_opts {
 	const char *transport;
@@ -25,6 +30,8 @@ struct zusd_opts {
 	const char *mountpoint;
 	char *plugin_opts;	/* -o options for the plugin */
 	char *fuse_opts;	/* -o options for the kernel mount */
+	unsigned long ms_flags;	/* zuf: MS_* from -o */
+	const char *evil;	/* zuf: tests only */
 	bool readonly;
 	bool debug;
 	unsigned int threads;
@@ -33,11 +40,18 @@ struct zusd_opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: zusd --transport=fuse --plugin NAME [OPTION]... DEVICE MOUNTPOINT\n"
-"Serve the filesystem on DEVICE (pmem, block device or image file) at\n"
-"MOUNTPOINT through a user-space plugin.\n"
+"Usage: zusd --transport=zuf --plugin NAME [OPTION]... [DEVICE MOUNTPOINT]\n"
+"  or:  zusd --transport=fuse --plugin NAME [OPTION]... DEVICE MOUNTPOINT\n"
+"Serve filesystems through a user-space plugin.\n"
 "\n"
-"  -t, --transport=fuse   how the kernel reaches zusd (only fuse for now)\n"
+"With zuf (the kernel module zuf.ko), zusd registers the plugin's types and\n"
+"serves every `mount -t TYPE DEVICE DIR`; mounts survive a zusd restart.\n"
+"Given DEVICE MOUNTPOINT, it also mounts that itself (and unmounts at exit).\n"
+"With FUSE, zusd serves the filesystem on DEVICE (pmem, block device or\n"
+"image file) at MOUNTPOINT until it is unmounted.\n"
+"\n"
+"  -t, --transport=T      zuf, fuse, or auto (default: zuf when zuf.ko is\n"
+"                         loaded, else fuse)\n"
 "  -p, --plugin=NAME      plugin name (NAME.so in $ZUS_PLUGIN_PATH or\n"
 "                         %s) or path to a plugin .so\n"
 "      --type=FSTYPE      filesystem type in the plugin (default: NAME)\n"
@@ -45,13 +59,18 @@ static void usage(FILE *f)
 "                         noatime, ... go to the kernel, the rest to the\n"
 "                         plugin\n"
 "  -j, --threads=N        request threads (default: one per CPU)\n"
-"  -d, --debug            trace every FUSE request on stderr\n"
+"  -d, --debug            trace every FUSE request / more zuf messages\n"
+"      --test-evil=KIND   zuf, tests only: send malformed replies of one\n"
+"                         kind (getattr, lookup, readdir, extents, statfs,\n"
+"                         seq) to check that zuf.ko rejects them\n"
 "  -h, --help             show this help and exit\n"
 "  -V, --version          show the version and exit\n"
 "\n"
-"zusd runs in the foreground until the filesystem is unmounted\n"
-"(fusermount3 -u MOUNTPOINT, umount) or it gets SIGTERM or SIGINT; it then\n"
-"unmounts the plugin and syncs the device.\n", PLUGINDIR);
+"zusd runs in the foreground.  With FUSE it stops when the filesystem is\n"
+"unmounted (fusermount3 -u MOUNTPOINT, umount) or on SIGTERM or SIGINT; it\n"
+"then unmounts the plugin and syncs the device.  With zuf it stops on\n"
+"SIGTERM, SIGINT or SIGHUP; the kernel's mounts wait for the next zusd.\n",
+		PLUGINDIR);
 }
 
 /* Append opt to *list (comma separated). */
@@ -84,12 +103,15 @@ static int parse_mount_opts(struct zusd_opts *o, const char *arg)
 			return -EINVAL;
 		memcpy(one, p, len);
 		one[len] = '\0';
+		if (len)	/* the zuf transport's own mount, if any */
+			zusd_zuf_mount_flag(one, &o->ms_flags);
 		if (!strcmp(one, "ro"))
 			o->readonly = true;
 		else if (!strcmp(one, "rw"))
 			o->readonly = false;
 		else if (len && zusd_fuse_is_mount_opt(one))
 			ret = opt_append(&o->fuse_opts, one, len);
+
 		else if (len)
 			ret = opt_append(&o->plugin_opts, one, len);
 		if (ret)
@@ -103,13 +125,14 @@ static int parse_mount_opts(struct zusd_opts *o, const char *arg)
 
 static int parse_args(int argc, char **argv, struct zusd_opts *o)
 {
-	enum { OPT_TYPE = 256 };
+	enum { OPT_TYPE = 256, OPT_EVIL };
 	static const struct option lopts[] = {
 		{ "transport", required_argument, NULL, 't' },
 		{ "plugin", required_argument, NULL, 'p' },
 		{ "type", required_argument, NULL, OPT_TYPE },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "test-evil", required_argument, NULL, OPT_EVIL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -126,6 +149,14 @@ static int parse_args(int argc, char **argv, struct zusd_opts *o)
 			break;
 		case OPT_TYPE:
 			o->fstype = optarg;
+			break;
+		case OPT_EVIL:
+			if (zuf_transport_evil_mode(optarg) < 0) {
+				fprintf(stderr, "zusd: --test-evil wants getattr, "
+					"lookup, readdir, extents, statfs or seq\n");
+				return 2;
+			}
+			o->evil = optarg;
 			break;
 		case 'o':
 			if (parse_mount_opts(o, optarg)) {
@@ -159,16 +190,27 @@ static int parse_args(int argc, char **argv, struct zusd_opts *o)
 			return 2;
 		}
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "zusd: expected DEVICE and MOUNTPOINT\n"
-			"Try 'zusd --help'.\n");
+	if (!o->transport || !strcmp(o->transport, "auto")) {
+		/* the kernel transport when zuf.ko is there, else FUSE */
+		o->transport = zusd_zuf_available() ? "zuf" : "fuse";
+	} else if (strcmp(o->transport, "fuse") && strcmp(o->transport, "zuf")) {
+		fprintf(stderr, "zusd: --transport=%s: use zuf, fuse or auto\n",
+			o->transport);
 		return 2;
 	}
-	o->device = argv[optind];
-	o->mountpoint = argv[optind + 1];
-	if (!o->transport || strcmp(o->transport, "fuse")) {
-		fprintf(stderr, "zusd: --transport=%s is not available; use "
-			"--transport=fuse\n", o->transport ? o->transport : "");
+	if (!strcmp(o->transport, "zuf") && argc - optind == 0) {
+		/* a pure server: the kernel sends the mounts */
+	} else if (argc - optind != 2) {
+		fprintf(stderr, "zusd: expected DEVICE and MOUNTPOINT%s\n"
+			"Try 'zusd --help'.\n", strcmp(o->transport, "zuf") ? "" :
+			" (or neither, with --transport=zuf)");
+		return 2;
+	} else {
+		o->device = argv[optind];
+		o->mountpoint = argv[optind + 1];
+	}
+	if (o->evil && strcmp(o->transport, "zuf")) {
+		fprintf(stderr, "zusd: --test-evil needs --transport=zuf\n");
 		return 2;
 	}
 	if (!o->plugin) {
@@ -209,8 +251,24 @@ int main(int argc, char **argv)
 	ret = parse_args(argc, argv, &o);
 	if (ret)
 		goto out;
-	if (check_mountpoint(o.mountpoint)) {
+	if (o.mountpoint && check_mountpoint(o.mountpoint)) {
 		ret = 1;
+		goto out;
+	}
+	if (!strcmp(o.transport, "zuf")) {
+		struct zusd_zuf_config zc;
+
+		memset(&zc, 0, sizeof(zc));
+		zc.plugin = o.plugin;
+		zc.fstype = o.fstype;
+		zc.threads = o.threads;
+		zc.device = o.device;
+		zc.mountpoint = o.mountpoint;
+		zc.mount_opts = o.plugin_opts;
+		zc.mount_flags = o.ms_flags;
+		zc.debug = o.debug;
+		zc.evil = o.evil;
+		ret = zusd_zuf_serve(&zc);
 		goto out;
 	}
 	fstype = o.fstype ? o.fstype : o.plugin;

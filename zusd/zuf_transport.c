@@ -67,6 +67,7 @@ struct zuf_transport {
 
 	pthread_rwlock_t mounts_lock;
 	struct zt_mount mounts[ZT_MAX_MOUNTS];
+	int evil;		/* tests: enum zt_evil_mode */
 
 	unsigned int nthreads;
 	struct zt_thread *threads;	/* [0] is the mount thread */
@@ -494,6 +495,45 @@ static int zt_filldir(void *ctx, const char *name, size_t namelen,
 	return 0;
 }
 
+#define ZT_PAGE	4096ull
+
+/*
+ * The kernel maps and caches whole pages; a plugin answers for the bytes
+ * asked.  Widen the first extent down and the last one up to page
+ * boundaries: valid when each piece is a whole number of pages inside, and
+ * a mapped piece sits at the same offset in its pmem page as in the file
+ * page (blocks of a page or more).  Anything else cannot be served by DAX.
+ */
+static int zt_page_extents(struct zus_extent *ext, unsigned int n)
+{
+	struct zus_extent *first = &ext[0], *last = &ext[n - 1];
+	uint64_t head = first->file_off & (ZT_PAGE - 1), end, tail;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct zus_extent *e = &ext[i];
+
+		if (!e->len || e->file_off + e->len < e->file_off)
+			return -EIO;
+		if (e->pmem_off != ZUS_EXTENT_HOLE &&
+		    ((e->pmem_off ^ e->file_off) & (ZT_PAGE - 1)))
+			return -EIO;
+		if (i && (e->file_off & (ZT_PAGE - 1)))
+			return -EIO;
+		if (i < n - 1 && ((e->file_off + e->len) & (ZT_PAGE - 1)))
+			return -EIO;
+	}
+	first->file_off -= head;
+	first->len += head;
+	if (first->pmem_off != ZUS_EXTENT_HOLE)
+		first->pmem_off -= head;
+	end = last->file_off + last->len;
+	tail = (ZT_PAGE - (end & (ZT_PAGE - 1))) & (ZT_PAGE - 1);
+	if (end + tail < end)
+		return -EIO;
+	last->len += tail;
+	return 0;
+}
+
 #define NEED(type) do { if (in_len < sizeof(type)) return -EINVAL; } while (0)
 #define OP(name) do { if (!o->name) return -EOPNOTSUPP; } while (0)
 
@@ -723,6 +763,31 @@ static int zt_chan_op(struct zt_thread *t, struct zt_mount *m, void *buf,
 			return ret;
 		if (!n || n > ZUFS_MAX_EXTENTS)
 			return -EIO;
+#ifdef ZUS_EXTENT_MAPPED
+		/*
+		 * Data on a tier device: zuf.ko has no map-mode fallback for
+		 * it yet.  Answer up to it; only a call that needs it fails.
+		 */
+		for (unsigned int i = 0; i < n; i++) {
+			if (ext[i].pmem_off != ZUS_EXTENT_MAPPED)
+				continue;
+			if (i) {
+				n = i;
+				break;
+			}
+			zt_log(t->zt, ZUS_LOG_ERR, "%s: inode %llu: data off "
+			       "pmem (tier) cannot be served in direct mode",
+			       sb->dev_path, (unsigned long long)c->ino);
+			return -EIO;
+		}
+#endif
+		ret = zt_page_extents(ext, n);
+		if (ret) {
+			zt_log(t->zt, ZUS_LOG_ERR, "%s: get_extents of inode %llu: "
+			       "extents not page-granular", sb->dev_path,
+			       (unsigned long long)c->ino);
+			return ret;
+		}
 		for (unsigned int i = 0; i < n; i++) {
 			c->ext[i].file_off = ext[i].file_off;
 			c->ext[i].pmem_off = ext[i].pmem_off;
@@ -805,6 +870,77 @@ static int zt_chan_op(struct zt_thread *t, struct zt_mount *m, void *buf,
 	default:
 		return -EINVAL;
 	}
+}
+
+/* ---- tests: malformed replies (opts.evil) ------------------------------ */
+
+enum zt_evil_mode { ZT_EVIL_NONE, ZT_EVIL_GETATTR, ZT_EVIL_LOOKUP,
+		    ZT_EVIL_READDIR, ZT_EVIL_EXTENTS, ZT_EVIL_STATFS,
+		    ZT_EVIL_SEQ };
+
+static const char *const zt_evil_names[] = {
+	[ZT_EVIL_GETATTR] = "getattr", [ZT_EVIL_LOOKUP] = "lookup",
+	[ZT_EVIL_READDIR] = "readdir", [ZT_EVIL_EXTENTS] = "extents",
+	[ZT_EVIL_STATFS] = "statfs", [ZT_EVIL_SEQ] = "seq",
+};
+
+int zuf_transport_evil_mode(const char *name)
+{
+	for (int i = 1; i < (int)(sizeof(zt_evil_names) /
+				 sizeof(zt_evil_names[0])); i++)
+		if (!strcmp(name, zt_evil_names[i]))
+			return i;
+	return -1;
+}
+
+/*
+ * Spoil a good reply in t->buf; returns the reply size (or -errno) to send
+ * and may change the sequence number echoed.
+ */
+static int zt_evil(struct zt_thread *t, uint32_t op, int r, uint64_t *seq)
+{
+	struct zufs_hdr *h = t->buf;
+
+	if (t->zt->evil == ZT_EVIL_LOOKUP && op == ZUFS_OP_LOOKUP)
+		return -1000;	/* found or not */
+	if (r < 0)
+		return r;
+	switch (t->zt->evil) {
+	case ZT_EVIL_GETATTR:
+		if (op == ZUFS_OP_GETATTR)
+			((struct zufs_getattr *)h)->attr.mode = 0170777;
+		break;
+	case ZT_EVIL_READDIR:
+		if (op == ZUFS_OP_READDIR) {
+			struct zufs_readdir *c = t->buf;
+			struct zufs_dirent *de = (struct zufs_dirent *)
+				((char *)t->buf + ZUFS_PAYLOAD_OFF);
+
+			if (c->bytes >= sizeof(*de))
+				de->name_len = 4000;
+		}
+		break;
+	case ZT_EVIL_EXTENTS:
+		if (op == ZUFS_OP_GET_EXTENTS) {
+			struct zufs_get_extents *c = t->buf;
+
+			for (uint32_t i = 0; i < c->n && i < ZUFS_MAX_EXTENTS; i++)
+				if (c->ext[i].pmem_off != ZUFS_EXTENT_HOLE)
+					c->ext[i].pmem_off = UINT64_MAX - 4095;
+		}
+		break;
+	case ZT_EVIL_STATFS:
+		if (op == ZUFS_OP_STATFS)
+			((struct zufs_statfs *)h)->bsize = 3;
+		break;
+	case ZT_EVIL_SEQ:
+		if (op == ZUFS_OP_SETATTR)
+			(*seq)++;
+		break;
+	default:
+		break;
+	}
+	return r;
 }
 
 /* ---- threads ---------------------------------------------------------- */
@@ -905,6 +1041,7 @@ static void *zt_thread_main(void *arg)
 	while (!atomic_load(&zt->stop)) {
 		struct zufs_hdr *h = t->buf;
 		uint32_t in_len, op;
+		uint64_t seq;
 		int r;
 
 		if (ioctl(t->fd, req, &w) < 0) {
@@ -935,8 +1072,11 @@ static void *zt_thread_main(void *arg)
 			r = m ? zt_chan_op(t, m, t->buf, in_len) : -ENODEV;
 			pthread_rwlock_unlock(&zt->mounts_lock);
 		}
+		seq = w.seq;
+		if (zt->evil)
+			r = zt_evil(t, op, r, &seq);
 		h->op = op;
-		h->seq = w.seq;
+		h->seq = seq;
 		if (r < 0) {
 			h->err = r;
 			h->out_len = sizeof(*h);
@@ -996,6 +1136,15 @@ int zuf_transport_start(const struct zus_fs_type *const *types,
 	zt->types = types;
 	if (opts)
 		zt->opts = *opts;
+	if (zt->opts.evil) {
+		zt->evil = zuf_transport_evil_mode(zt->opts.evil);
+		if (zt->evil < 0) {
+			set_err(err, errlen, "zuf: unknown test mode %s",
+				zt->opts.evil);
+			ret = -EINVAL;
+			goto fail;
+		}
+	}
 	zt->main_fd = -1;
 	pthread_mutex_init(&zt->done_lock, NULL);
 	pthread_cond_init(&zt->done_cond, NULL);
@@ -1087,6 +1236,14 @@ int zuf_transport_wait(struct zuf_transport *zt)
 	ret = zt->failed;
 	pthread_mutex_unlock(&zt->done_lock);
 	return ret;
+}
+
+void zuf_transport_request_stop(struct zuf_transport *zt)
+{
+	atomic_store(&zt->stop, true);
+	pthread_mutex_lock(&zt->done_lock);
+	pthread_cond_broadcast(&zt->done_cond);
+	pthread_mutex_unlock(&zt->done_lock);
 }
 
 void zuf_transport_stop(struct zuf_transport *zt)

@@ -29,6 +29,14 @@ struct zuf_transport_opts {
 	void *log_ctx;
 	/* tier backends offered to mounts (may be NULL) */
 	const struct zus_tier_backend *tier_backend;
+	/*
+	 * Tests only: one kind of reply is made malformed on purpose, to prove
+	 * the kernel rejects it (-EIO) without harm: "getattr" (a bad mode),
+	 * "lookup" (an out-of-range errno), "readdir" (a record past its end),
+	 * "extents" (extents past the device), "statfs" (a bad block size),
+	 * "seq" (SETATTR replies echo a wrong sequence number).  NULL: none.
+	 */
+	const char *evil;
 };
 
 /*
@@ -39,14 +47,23 @@ int zuf_transport_start(const struct zus_fs_type *const *types,
 			const struct zuf_transport_opts *opts,
 			struct zuf_transport **out, char *err, size_t errlen);
 
-/* Block until zuf_transport_stop() is called or a thread fails. */
+/*
+ * Block until zuf_transport_request_stop() or zuf_transport_stop() is
+ * called or a thread fails; returns 0 or the first thread error (-errno).
+ */
 int zuf_transport_wait(struct zuf_transport *zt);
+
+/* Make zuf_transport_wait() return (from any thread; not a signal handler). */
+void zuf_transport_request_stop(struct zuf_transport *zt);
 
 /*
  * Stop the threads and free the transport.  Mounts stay in the kernel
  * (they wait for the next server); plugins' umount() is not called.
  */
 void zuf_transport_stop(struct zuf_transport *zt);
+
+/* enum of a test mode name (opts.evil), -1 if unknown. */
+int zuf_transport_evil_mode(const char *name);
 
 /* The features zusd asks the kernel for a fs type (exposed for tests). */
 uint64_t zuf_transport_type_features(const struct zus_fs_type *t);

@@ -31,6 +31,7 @@ extern "C" {
 #endif
 
 struct zus_tier_backend;
+struct zus_tier_status;
 
 #define ZUS_PLUGIN_ABI_VERSION	1
 #define ZUS_NAME_MAX		255
@@ -141,6 +142,13 @@ typedef int (*zus_filldir_t)(void *ctx, const char *name, size_t namelen,
  * mounted device.  A hole has pmem_off == ZUS_EXTENT_HOLE.
  */
 #define ZUS_EXTENT_HOLE		UINT64_MAX
+/*
+ * The data exists but is not on pmem (e.g. on a tier device): the kernel
+ * cannot copy it directly and must use map mode (read/write ops) for
+ * [file_off, file_off + len).  Never returned with ZUS_GE_WRITE: a write
+ * brings the blocks back to pmem first.
+ */
+#define ZUS_EXTENT_MAPPED	(UINT64_MAX - 1)
 struct zus_extent {
 	uint64_t file_off;
 	uint64_t pmem_off;
@@ -251,6 +259,9 @@ struct zus_fs_ops {
 	ssize_t (*listxattr)(struct zus_sb *sb, uint64_t ino, char *list,
 			     size_t size);
 	int (*removexattr)(struct zus_sb *sb, uint64_t ino, const char *name);
+
+	/* Optional (may be NULL): tiering counters, for zufsctl stats. */
+	int (*tier_status)(struct zus_sb *sb, struct zus_tier_status *st);
 };
 
 /* zus_fs_type.flags */
@@ -293,6 +304,35 @@ struct zus_tier_backend {
 	int (*submit)(void *ctx, struct zus_tier_io *ios, unsigned int n);
 	int (*flush)(void *ctx);
 	void (*stats)(void *ctx, struct zus_tier_stats *st);
+	/*
+	 * Optional (may be NULL): a block-aligned staging buffer of up to len
+	 * bytes that the backend has registered with the device (I/O from it
+	 * needs no page pinning nor copy), or NULL when none is free; the
+	 * caller then uses its own aligned memory.
+	 */
+	void *(*buf_alloc)(void *ctx, size_t len);
+	void (*buf_free)(void *ctx, void *buf);
+};
+
+/*
+ * Tiering status of one mount (zus_fs_ops.tier_status), for the D-Bus
+ * service and `zufsctl stats`.  Byte counts; rates over the last busy
+ * migration period.
+ */
+#define ZUS_TIER_NAME_MAX	16
+struct zus_tier_status {
+	char backend[ZUS_TIER_NAME_MAX];	/* "uring", "sync", ... */
+	uint32_t ntier;			/* tier devices attached */
+	uint32_t low_pct, high_pct;	/* free-pmem watermarks */
+	uint32_t migrating;		/* 1 while a migration pass runs */
+	uint64_t pmem_bytes, pmem_free_bytes;	/* data area of pmem */
+	uint64_t tier_bytes, tier_free_bytes;	/* tier data blocks */
+	uint64_t migrations, migrated_bytes;	/* pmem -> tier (extents) */
+	uint64_t promotions, promoted_bytes;	/* tier -> pmem (extents) */
+	uint64_t cold_reads, cold_read_bytes;	/* reads served by the tier */
+	uint64_t migrate_ns;		/* time spent in migration I/O + flips */
+	uint64_t migrate_bytes_per_sec;	/* migrated_bytes * 1e9 / migrate_ns */
+	struct zus_tier_stats io;	/* the backend's counters */
 };
 
 struct zus_plugin {

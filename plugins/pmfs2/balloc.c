@@ -79,17 +79,11 @@ static uint64_t find_clear(const uint64_t *map, uint64_t nbits, uint64_t hint)
 	return UINT64_MAX;
 }
 
-int pmfs2_new_block(struct pmfs2_tx *tx, uint64_t *blk)
+/* Take a free block; txnew marks it as allocated by the open tx. */
+static int alloc_one(struct pmfs2_sbi *sbi, bool txnew, uint64_t *blk)
 {
-	struct pmfs2_sbi *sbi = tx->sbi;
 	uint64_t b;
-	int err;
 
-	/* record first so that a failed push cannot leak the block */
-	err = pmfs2_vec_push(&tx->allocs, 0);
-	if (err)
-		return err;
-	tx->allocs.n--;
 	pthread_mutex_lock(&sbi->alloc_lock);
 	if (!sbi->free_blocks) {
 		pthread_mutex_unlock(&sbi->alloc_lock);
@@ -101,17 +95,49 @@ int pmfs2_new_block(struct pmfs2_tx *tx, uint64_t *blk)
 		return -ENOSPC;
 	}
 	pmfs2_set_bit(sbi->bmap, b);
-	pmfs2_set_bit(sbi->txnew, b);
+	if (txnew)
+		pmfs2_set_bit(sbi->txnew, b);
 	sbi->free_blocks--;
 	sbi->bhint = b + 1 < sbi->s.total_blocks ? b + 1 : sbi->s.data_start;
 	pthread_mutex_unlock(&sbi->alloc_lock);
+	*blk = b;
+	return 0;
+}
+
+int pmfs2_new_block(struct pmfs2_tx *tx, uint64_t *blk)
+{
+	struct pmfs2_sbi *sbi = tx->sbi;
+	uint64_t b;
+	int err;
+
+	/* record first so that a failed push cannot leak the block */
+	err = pmfs2_vec_push(&tx->allocs, 0);
+	if (err)
+		return err;
+	tx->allocs.n--;
+	err = alloc_one(sbi, true, &b);
+	/* pmem full: move cold data to the tier (never blocks on inodes
+	 * this thread holds: those are skipped) */
+	if (err == -ENOSPC && sbi->tier && !pmfs2_tier_make_room(sbi, 0, 1))
+		err = alloc_one(sbi, true, &b);
+	if (err)
+		return err;
 	tx->allocs.v[tx->allocs.n++] = b;
 	*blk = b;
 	return 0;
 }
 
+int pmfs2_alloc_block_notx(struct pmfs2_sbi *sbi, uint64_t *blk)
+{
+	return alloc_one(sbi, false, blk);
+}
+
 void pmfs2_free_block(struct pmfs2_sbi *sbi, uint64_t blk)
 {
+	if (blk & PMFS2_PTR_TIER) {
+		pmfs2_tier_free(sbi, blk & PMFS2_PTR_BLOCK_MASK);
+		return;
+	}
 	pthread_mutex_lock(&sbi->alloc_lock);
 	if (blk < sbi->s.data_start || blk >= sbi->s.total_blocks ||
 	    !pmfs2_test_bit(sbi->bmap, blk)) {

@@ -42,13 +42,13 @@ static int root_ok(struct pmfs2_sbi *sbi, uint64_t map)
 	return index_ok(sbi, pmfs2_map_block(map));
 }
 
-int pmfs2_bmap_lookup(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
-		      uint64_t lblk, uint64_t *blk)
+int pmfs2_bmap_lookup_ptr(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
+			  uint64_t lblk, uint64_t *out)
 {
 	uint64_t map = pi->map, ptr = 0;
 	int err;
 
-	*blk = 0;
+	*out = 0;
 	if (!map)
 		return 0;
 	if (pmfs2_map_height(map) <= PMFS2_MAX_HEIGHT &&
@@ -63,13 +63,58 @@ int pmfs2_bmap_lookup(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
 	err = data_ok(sbi, ptr);
 	if (err)
 		return err;
-	if (ptr & PMFS2_PTR_TIER) {
-		pmfs2_msg(sbi, ZUS_LOG_ERR,
-			  "block %llu is on the tier: no tier support in this build",
-			  (unsigned long long)lblk);
-		return -EIO;
+	*out = ptr;
+	return 0;
+}
+
+int pmfs2_bmap_lookup(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
+		      uint64_t lblk, uint64_t *blk)
+{
+	int err = pmfs2_bmap_lookup_ptr(sbi, pi, lblk, blk);
+
+	if (!err && (*blk & PMFS2_PTR_TIER)) {
+		*blk = 0;
+		/* only regular file data lives on a tier (file.c knows) */
+		return pmfs2_corrupt(sbi, "logical block %llu of a %s is on the tier",
+				     (unsigned long long)lblk,
+				     S_ISREG(pi->mode) ? "file" : "non-file");
 	}
-	*blk = ptr;
+	return err;
+}
+
+int pmfs2_bmap_slot(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
+		    uint64_t lblk, uint64_t **slot)
+{
+	uint64_t map = __atomic_load_n(&pi->map, __ATOMIC_ACQUIRE), v;
+	unsigned int level;
+	int err;
+
+	*slot = NULL;
+	if (!map || !pmfs2_map_height(map))
+		return 0;
+	err = root_ok(sbi, map);
+	if (err)
+		return err;
+	level = pmfs2_map_height(map);
+	if (lblk >= pmfs2_map_span(level))
+		return 0;
+	v = pmfs2_map_block(map);
+	for (; level; level--) {
+		unsigned int idx = (lblk >> (PMFS2_PTR_SHIFT * (level - 1))) &
+				   (PMFS2_PTRS_PER_BLOCK - 1);
+		uint64_t *tbl = pmfs2_blk(sbi, v);
+
+		if (level == 1) {
+			*slot = &tbl[idx];
+			return 0;
+		}
+		v = __atomic_load_n(&tbl[idx], __ATOMIC_ACQUIRE);
+		if (!v)
+			return 0;
+		err = index_ok(sbi, v);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -296,29 +341,28 @@ struct punch_ctx {
 static int release_pending(struct punch_ctx *c)
 {
 	zus_pmem_fence(c->sbi->pm);
+	/* tier blocks (PMFS2_PTR_TIER set) go back to the tier's allocator */
 	for (size_t i = 0; i < c->pending.n; i++)
 		pmfs2_free_block(c->sbi, c->pending.v[i]);
 	c->pending.n = 0;
 	return 0;
 }
 
-/* Drop the reference at slot to block v. */
+/* Drop the reference at slot to block v (pmem, or tier with the flag:
+ * pmfs2_free_block routes it). */
 static int clear_ref(struct punch_ctx *c, uint64_t *slot, uint64_t v)
 {
-	bool tier = v & PMFS2_PTR_TIER;
 	int err;
 
 	c->freed++;
 	if (c->tx) {
 		err = set_slot(c->tx, slot, 0);
-		if (!err && !tier)
+		if (!err)
 			err = pmfs2_tx_defer_free(c->tx, v);
 		return err;
 	}
 	zus_pmem_store64(slot, 0);
 	zus_pmem_flush(c->sbi->pm, slot, 8);
-	if (tier)
-		return 0;
 	err = pmfs2_vec_push(&c->pending, v);
 	if (err) {
 		/* cannot remember it: leak until the next mount, stay safe */
@@ -462,7 +506,9 @@ int pmfs2_zero_mapped(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
 		err = pmfs2_bmap_next(sbi, pi, lblk, end, true, &lblk);
 		if (err || lblk >= end)
 			return err;
-		err = pmfs2_bmap_lookup(sbi, pi, lblk, &blk);
+		/* tier data is promoted first: zeroing happens on pmem */
+		err = pmfs2_bmap_lookup_w(sbi, (struct pmfs2_inode *)pi, lblk,
+					  0, &blk);
 		if (err)
 			return err;
 		s = lblk << PMFS2_BLOCK_SHIFT;

@@ -52,8 +52,8 @@ int pmfs2_truncate(struct pmfs2_sbi *sbi, struct pmfs2_tx *tx,
 	if (size & BMASK) {
 		char *p;
 
-		err = pmfs2_bmap_lookup(sbi, pi, size >> PMFS2_BLOCK_SHIFT,
-					&blk);
+		err = pmfs2_bmap_lookup_w(sbi, pi, size >> PMFS2_BLOCK_SHIFT,
+					  0, &blk);
 		if (err)
 			return err;
 		if (blk) {
@@ -111,17 +111,27 @@ ssize_t pmfs2_read(struct zus_sb *zsb, uint64_t ino, void *buf, size_t len,
 	end = off + min_u64(len, pi->size - off);
 	if (end - off > SSIZE_MAX)
 		end = off + SSIZE_MAX;
+	pmfs2_tier_touch(sbi, ino, off >> PMFS2_BLOCK_SHIFT,
+			 ((end - 1) >> PMFS2_BLOCK_SHIFT) -
+			 (off >> PMFS2_BLOCK_SHIFT) + 1);
 	while (off < end) {
 		uint64_t boff = off & BMASK, n = min_u64(PMFS2_BLOCK_SIZE - boff,
 							 end - off), blk;
 
-		err = pmfs2_bmap_lookup(sbi, pi, off >> PMFS2_BLOCK_SHIFT, &blk);
+		err = pmfs2_bmap_lookup_ptr(sbi, pi, off >> PMFS2_BLOCK_SHIFT,
+					    &blk);
 		if (err)
 			break;
-		if (blk)
+		if (blk & PMFS2_PTR_TIER) {
+			/* cold data: a run of tier blocks in one I/O */
+			err = pmfs2_tier_read(sbi, ino, pi, off, end, dst, &n);
+			if (err)
+				break;
+		} else if (blk) {
 			memcpy(dst, (char *)pmfs2_blk(sbi, blk) + boff, n);
-		else
+		} else {
 			memset(dst, 0, n);
+		}
 		dst += n;
 		off += n;
 		done += (ssize_t)n;
@@ -178,7 +188,8 @@ static int write_chunk(struct pmfs2_sbi *sbi, uint64_t ino,
 	int err;
 
 	for (uint64_t i = 0; i < nb; i++) {
-		err = pmfs2_bmap_lookup(sbi, pi, first + i, &blks[i]);
+		/* tier data comes back to pmem before it is written */
+		err = pmfs2_bmap_lookup_w(sbi, pi, first + i, ino, &blks[i]);
 		if (err)
 			return err;
 		isnew[i] = false;
@@ -240,7 +251,14 @@ ssize_t pmfs2_write(struct zus_sb *zsb, uint64_t ino, const void *buf,
 				 PMFS2_BLOCK_SHIFT) - (off & BMASK);
 		uint64_t n = min_u64(len - (size_t)done, room);
 
-		err = write_chunk(sbi, ino, pi, src, n, off);
+		err = pmfs2_tier_prepare_write(sbi, ino, pi, off, n);
+		if (!err)
+			err = write_chunk(sbi, ino, pi, src, n, off);
+		/* pmem full: move cold data to the tier, then retry */
+		if (err == -ENOSPC && sbi->tier &&
+		    !pmfs2_tier_make_room(sbi, ino, PMFS2_TX_MAX_BLOCKS +
+					  2 * PMFS2_MAX_HEIGHT))
+			err = write_chunk(sbi, ino, pi, src, n, off);
 		/* nearly full: write what fits, as a short write */
 		while (err == -ENOSPC && n > PMFS2_BLOCK_SIZE - (off & BMASK)) {
 			uint64_t head = PMFS2_BLOCK_SIZE - (off & BMASK);
@@ -255,7 +273,13 @@ ssize_t pmfs2_write(struct zus_sb *zsb, uint64_t ino, const void *buf,
 		done += (ssize_t)n;
 	}
 	pmfs2_iunlock(sbi, ino);
+	pmfs2_tier_kick(sbi);
 	return done ? done : err;
+}
+
+static bool special_off(uint64_t poff)
+{
+	return poff == ZUS_EXTENT_HOLE || poff == ZUS_EXTENT_MAPPED;
 }
 
 /* Does [foff, +len) at poff continue extent p? */
@@ -263,7 +287,7 @@ static bool extends(const struct zus_extent *p, uint64_t foff, uint64_t poff)
 {
 	if (p->file_off + p->len != foff)
 		return false;
-	if (p->pmem_off == ZUS_EXTENT_HOLE || poff == ZUS_EXTENT_HOLE)
+	if (special_off(p->pmem_off) || special_off(poff))
 		return p->pmem_off == poff;
 	return p->pmem_off + p->len == poff;
 }
@@ -296,7 +320,12 @@ static int extents(struct pmfs2_sbi *sbi, struct pmfs2_tx *tx,
 		uint64_t blk, poff;
 		bool isnew;
 
-		err = pmfs2_bmap_lookup(sbi, pi, lblk, &blk);
+		/* writes: tier data was promoted by the caller (or here);
+		 * reads: tier data is served in map mode */
+		if (tx)
+			err = pmfs2_bmap_lookup_w(sbi, pi, lblk, 0, &blk);
+		else
+			err = pmfs2_bmap_lookup_ptr(sbi, pi, lblk, &blk);
 		if (err)
 			return err;
 		if (!blk && tx) {
@@ -319,6 +348,8 @@ static int extents(struct pmfs2_sbi *sbi, struct pmfs2_tx *tx,
 			e = min_u64(next << PMFS2_BLOCK_SHIFT, end);
 			n = e - pos;
 			poff = ZUS_EXTENT_HOLE;
+		} else if (blk & PMFS2_PTR_TIER) {
+			poff = ZUS_EXTENT_MAPPED;
 		} else {
 			poff = (blk << PMFS2_BLOCK_SHIFT) + boff;
 		}
@@ -327,6 +358,24 @@ static int extents(struct pmfs2_sbi *sbi, struct pmfs2_tx *tx,
 		pos += n;
 	}
 	return 0;
+}
+
+/*
+ * A direct write past EOF (zuf's direct mode): the kernel copies the data
+ * into the blocks returned here, then sends the new size (SETATTR).  A power
+ * cut in between would leave data past EOF.  So before any block is handed
+ * out, mark the inode TRUNC_PENDING ("whatever lies past size is not the
+ * file's"): the SETATTR that grows the size clears it in its transaction,
+ * and if it never comes, mount recovery or evict trims the blocks past EOF
+ * and zeroes the tail of the last one (pmfs2_finish_trunc).  One 8-byte
+ * store (mode and flags), durable before the reply.
+ */
+static void extend_guard(struct pmfs2_sbi *sbi, struct pmfs2_inode *pi)
+{
+	uint64_t v = (uint64_t)(pi->flags | PMFS2_IF_TRUNC_PENDING) << 32 |
+		     pi->mode;
+
+	pmfs2_store_persist(sbi, pi, v);
 }
 
 int pmfs2_get_extents(struct zus_sb *zsb, uint64_t ino, uint64_t off,
@@ -358,8 +407,20 @@ int pmfs2_get_extents(struct zus_sb *zsb, uint64_t ino, uint64_t off,
 		err = reg_check(pi, -EINVAL);
 	if (err)
 		goto out;
-	if (wr)
+	/* the kernel asks for what it touches: count the first chunk */
+	pmfs2_tier_touch(sbi, ino, off >> PMFS2_BLOCK_SHIFT, len ? 1 : 0);
+	if (wr) {
+		if (off + len > pi->size &&
+		    !(pi->flags & PMFS2_IF_TRUNC_PENDING))
+			extend_guard(sbi, pi);
+		/* bring tier data back and make room, outside the tx */
+		err = pmfs2_tier_prepare_write(sbi, ino, pi, off,
+			min_u64(len, (uint64_t)PMFS2_TX_MAX_BLOCKS <<
+				PMFS2_BLOCK_SHIFT));
+		if (err)
+			goto out;
 		tx = pmfs2_tx_begin(sbi);
+	}
 	err = extents(sbi, tx, pi, off, off + len, ext, cap, &cnt);
 	if (tx)
 		err = pmfs2_tx_end(tx, err);
@@ -404,14 +465,25 @@ static int alloc_range(struct pmfs2_sbi *sbi, struct pmfs2_inode *pi,
 	if (err)
 		return err;
 	pmfs2_alloc_counts(sbi, &bfree, &ifree);
+	if (sbi->tier) {
+		uint64_t tblocks, tfree;
+
+		/* cold data can move to the tier to make room */
+		pmfs2_tier_space(sbi, &tblocks, &tfree);
+		bfree += tfree;
+	}
 	/* data plus worst-case index blocks: fail before doing anything */
 	if (holes + holes / (PMFS2_PTRS_PER_BLOCK - 1) + PMFS2_MAX_HEIGHT + 1 >
 	    bfree)
 		return -ENOSPC;
 	for (;;) {
-		struct pmfs2_tx *tx = pmfs2_tx_begin(sbi);
+		struct pmfs2_tx *tx;
 		unsigned int n = 0;
 
+		if (sbi->tier)
+			(void)pmfs2_tier_make_room(sbi, pmfs2_ino_of(sbi, pi),
+						   2 * PMFS2_TX_MAX_BLOCKS);
+		tx = pmfs2_tx_begin(sbi);
 		err = pmfs2_tx_log(tx, pi, sizeof(*pi));
 		while (!err && n < PMFS2_TX_MAX_BLOCKS) {
 			uint64_t blk;

@@ -212,6 +212,12 @@ int pmfs2_finish_trunc(struct pmfs2_sbi *sbi, struct pmfs2_inode *pi,
 	uint64_t from = (pi->size + PMFS2_BLOCK_SIZE - 1) >> PMFS2_BLOCK_SHIFT;
 	int err;
 
+	/* an unfinished direct write past EOF may have filled the tail */
+	err = pmfs2_zero_mapped(sbi, pi, pi->size,
+				from << PMFS2_BLOCK_SHIFT);
+	if (err)
+		return err;
+	zus_pmem_fence(sbi->pm);
 	err = pmfs2_bmap_trim(sbi, pi, from, recount);
 	if (err)
 		return err;
@@ -290,6 +296,9 @@ int pmfs2_setattr(struct zus_sb *zsb, uint64_t ino,
 		goto out;
 	tx = pmfs2_tx_begin(sbi);
 	err = pmfs2_tx_log(tx, pi, sizeof(*pi));
+	/* the size a direct write past EOF was guarded for (extend_guard) */
+	if (!err && (sa->valid & ZUS_SET_SIZE) && sa->size >= pi->size)
+		pi->flags &= ~PMFS2_IF_TRUNC_PENDING;
 	if (!err && (sa->valid & ZUS_SET_SIZE) && sa->size != pi->size) {
 		err = pmfs2_truncate(sbi, tx, pi, sa->size);
 		if (!(sa->valid & (ZUS_SET_MTIME | ZUS_SET_MTIME_NOW)))
@@ -334,6 +343,10 @@ void pmfs2_evict(struct zus_sb *zsb, uint64_t ino)
 			pmfs2_inode_release(sbi, ino, pi);
 		else
 			pmfs2_set_linkable(sbi, ino, false);
+		/* a direct write past EOF whose size never came */
+		if (pi->nlink && (pi->flags & PMFS2_IF_TRUNC_PENDING) &&
+		    !pmfs2_ro(sbi))
+			pmfs2_finish_trunc(sbi, pi, false);
 	}
 	pmfs2_iunlock(sbi, ino);
 }

@@ -40,6 +40,8 @@ const struct zus_fs_ops pmfs2_ops = {
 	.setxattr	= pmfs2_setxattr,
 	.listxattr	= pmfs2_listxattr,
 	.removexattr	= pmfs2_removexattr,
+
+	.tier_status	= pmfs2_tier_status,
 };
 
 static const struct zus_fs_type pmfs2_fs_type = {

@@ -39,6 +39,7 @@ struct pmfs2_vec {
 };
 
 struct pmfs2_sbi;
+struct pmfs2_tier;
 
 /* The one transaction in flight (see pmfs2_format.h for the protocol). */
 struct pmfs2_tx {
@@ -80,6 +81,8 @@ struct pmfs2_sbi {
 	uint64_t free_inodes;
 	uint64_t ihint;
 	uint64_t next_gen;
+
+	struct pmfs2_tier *tier;	/* NULL: no tier device (tier.c) */
 };
 
 static inline struct pmfs2_sbi *PMFS2_SBI(struct zus_sb *zsb)
@@ -185,7 +188,11 @@ void pmfs2_alloc_fini(struct pmfs2_sbi *sbi);
 int pmfs2_mark_block(struct pmfs2_sbi *sbi, uint64_t blk);
 void pmfs2_mark_inode(struct pmfs2_sbi *sbi, uint64_t ino);
 int pmfs2_new_block(struct pmfs2_tx *tx, uint64_t *blk);
-/* Return a block whose last reference is durably gone. */
+/* A block outside any transaction (tiering): the caller makes it reachable
+ * with an atomic pointer store, or frees it. */
+int pmfs2_alloc_block_notx(struct pmfs2_sbi *sbi, uint64_t *blk);
+/* Return a block whose last reference is durably gone; a value with
+ * PMFS2_PTR_TIER set returns a tier block to the tier's allocator. */
 void pmfs2_free_block(struct pmfs2_sbi *sbi, uint64_t blk);
 bool pmfs2_block_is_new(struct pmfs2_sbi *sbi, uint64_t blk);
 void pmfs2_forget_new(struct pmfs2_sbi *sbi, uint64_t blk);
@@ -197,9 +204,18 @@ void pmfs2_alloc_counts(struct pmfs2_sbi *sbi, uint64_t *bfree,
 			uint64_t *ifree);
 
 /* ---- bmap.c ---- */
-/* *blk = pmem block of lblk, 0 for a hole. */
+/* *blk = pmem block of lblk, 0 for a hole (a tier pointer: -EUCLEAN;
+ * regular file data uses the two functions below). */
 int pmfs2_bmap_lookup(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
 		      uint64_t lblk, uint64_t *blk);
+/* *ptr = the validated pointer of lblk: 0, a pmem block, or a tier block
+ * with PMFS2_PTR_TIER set. */
+int pmfs2_bmap_lookup_ptr(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
+			  uint64_t lblk, uint64_t *ptr);
+/* *slot = the index-block slot holding lblk's data pointer, NULL when
+ * there is none (a hole above it, or a height-0 map). */
+int pmfs2_bmap_slot(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
+		    uint64_t lblk, uint64_t **slot);
 #define PMFS2_MAP_ZERO	1	/* zero a newly allocated data block */
 /* Map lblk, allocating in tx if needed; *isnew tells a fresh block. */
 int pmfs2_bmap_map(struct pmfs2_tx *tx, struct pmfs2_inode *pi, uint64_t lblk,
@@ -354,5 +370,7 @@ int pmfs2_sync(struct zus_sb *zsb);
 uint64_t pmfs2_root_ino(struct zus_sb *zsb);
 
 extern const struct zus_fs_ops pmfs2_ops;
+
+#include "pmfs2_tier.h"
 
 #endif /* PMFS2_H */

@@ -62,9 +62,10 @@ static int mark_cb(void *ctx, uint64_t lblk, uint64_t ptr, int level)
 	struct mark *m = ctx;
 	int err;
 
-	if (ptr & PMFS2_PTR_TIER)
-		return 0;	/* a tier block: not pmem space */
-	err = pmfs2_mark_block(m->sbi, ptr);
+	if (ptr & PMFS2_PTR_TIER)	/* tier space, rebuilt the same way */
+		err = pmfs2_tier_mark(m->sbi, ptr & PMFS2_PTR_BLOCK_MASK);
+	else
+		err = pmfs2_mark_block(m->sbi, ptr);
 	m->reported = err;
 	return err;
 }
@@ -135,6 +136,7 @@ static int scan_inodes(struct pmfs2_sbi *sbi)
 
 static void sbi_free(struct pmfs2_sbi *sbi)
 {
+	pmfs2_tier_fini(sbi);
 	pmfs2_journal_fini(sbi);
 	pmfs2_alloc_fini(sbi);
 	pthread_rwlock_destroy(&sbi->ns_lock);
@@ -206,7 +208,11 @@ int pmfs2_mount(struct zus_sb *zsb)
 	if (!err)
 		err = pmfs2_alloc_init(sbi);
 	if (!err)
+		err = pmfs2_tier_init(sbi);
+	if (!err)
 		err = scan_inodes(sbi);
+	if (!err)
+		err = pmfs2_tier_start(sbi);
 	if (err)
 		goto fail;
 	sbi->next_gen = (uint64_t)pmfs2_now();
@@ -229,6 +235,7 @@ void pmfs2_umount(struct zus_sb *zsb)
 
 	if (!sbi)
 		return;
+	pmfs2_tier_fini(sbi);	/* the migrator stops first */
 	if (!sbi->ro)
 		write_state(sbi, sbi->errors || sbi->s.state == PMFS2_STATE_ERROR ?
 			    PMFS2_STATE_ERROR : PMFS2_STATE_CLEAN);
@@ -261,20 +268,24 @@ int pmfs2_remount(struct zus_sb *zsb, const char *options, bool readonly)
 	zsb->readonly = sbi->ro;
 	pthread_mutex_unlock(&sbi->tx_lock);
 	pthread_rwlock_unlock(&sbi->ns_lock);
+	if (!err && !sbi->ro)
+		err = pmfs2_tier_start(sbi);	/* no-op if running */
 	return err;
 }
 
 int pmfs2_statfs(struct zus_sb *zsb, struct zus_statfs *st)
 {
 	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
-	uint64_t bfree, ifree;
+	uint64_t bfree, ifree, tblocks, tfree;
 
 	pmfs2_alloc_counts(sbi, &bfree, &ifree);
+	pmfs2_tier_space(sbi, &tblocks, &tfree);
 	memset(st, 0, sizeof(*st));
 	st->bsize = PMFS2_BLOCK_SIZE;
-	st->blocks = sbi->s.total_blocks - sbi->s.data_start;
-	st->bfree = bfree;
-	st->bavail = bfree;
+	/* pmem + tier capacity: data moves between them as it cools */
+	st->blocks = sbi->s.total_blocks - sbi->s.data_start + tblocks;
+	st->bfree = bfree + tfree;
+	st->bavail = bfree + tfree;
 	st->files = sbi->s.inode_count - 1;
 	st->ffree = ifree;
 	st->namelen = PMFS2_NAME_MAX;

@@ -1,0 +1,43 @@
+#!/bin/bash
+# Host side (make check-vm): pmfs2 over zuf.ko in the VM.  Boots the guest
+# once per guest script:
+#   zuf-pmfs2-posix.sh  mount -t pmfs2, posix-test, fio verify, mmap,
+#                       remount, zusd restart, umount, fsck
+#   zuf-pmfs2-fault.sh  zusd SIGKILLed under fio, malformed replies
+# Exit status 0 when every run passed (guest checks and the harness's
+# kernel-log scan: no WARNING/BUG/Oops/lockdep).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${VM_BUILDDIR:?set VM_BUILDDIR (make check-vm does)}"
+
+for f in kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so mkfs/mkfs.pmfs2 \
+	mkfs/fsck.pmfs2 tests/posix/posix-test; do
+	[[ -e $VM_BUILDDIR/$f ]] || { echo "FAIL: $VM_BUILDDIR/$f is not built"; exit 1; }
+done
+
+# run-vm.sh lists earlier runs of a name with pipefail on: give it one
+workdir=${VM_WORKDIR:-$VM_BUILDDIR/tests/vm/work}
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+rc=0
+for script in ${ZUF_VM_SCRIPTS:-zuf-pmfs2-posix.sh zuf-pmfs2-fault.sh}; do
+	name=${script%.sh}
+	mkdir -p "$workdir/runs/$name-00000000-000000-seed"
+	set +e
+	"$here/run-vm.sh" --name "$name" --timeout "${VM_TIMEOUT:-600}" \
+		--rundir-file "$tmp" "$@" "$here/$script"
+	r=$?
+	set -e
+	rundir=$(cat "$tmp" 2>/dev/null || :)
+	if [[ -n $rundir && -f $rundir/results/summary.txt ]]; then
+		echo "$name: guest summary ($rundir/results/summary.txt):"
+		sed 's/^/  /' "$rundir/results/summary.txt"
+	fi
+	if ((r == 0)); then
+		echo "PASS: $name (${rundir:+$(cat "$rundir/elapsed" 2>/dev/null)s})"
+	else
+		echo "FAIL: $name (exit $r; console log ${rundir:-?}/console.log)"
+		rc=1
+	fi
+done
+exit "$rc"

@@ -1,0 +1,134 @@
+#!/bin/bash
+# Guest script: pmfs2 over zuf.ko end to end (run by test_zuf_pmfs2.sh).
+#   insmod zuf.ko, zusd --transport=zuf, mkfs.pmfs2 /dev/pmem0,
+#   mount -t pmfs2; DAX; posix-test (every group, exact errnos); fio 4k
+#   randwrite+verify O_DIRECT and buffered (2 jobs); mmap coherence; data
+#   that survives umount/mount and a zusd restart; remount ro/rw; statfs;
+#   umount; fsck.pmfs2 -n; rmmod.  One PASS/FAIL line per check in
+#   $VM_RESULTS/summary.txt.
+set -euo pipefail
+# shellcheck source=tests/vm/guest-lib.sh disable=SC1091
+. "${VM_LIB:-$(dirname "$0")/guest-lib.sh}"
+# shellcheck source=tests/vm/zuf-lib.sh disable=SC1091
+. "$VM_SRCDIR/tests/vm/zuf-lib.sh"
+
+mnt=/mnt/pmfs2
+fio_size=${ZUF_FIO_SIZE:-16M}
+: > "$VM_RESULTS/summary.txt"
+trap 'zuf_cleanup "$mnt"' EXIT
+
+vm_log "pmfs2 over zuf: kernel $(uname -r), $(nproc) CPUs"
+pmem=$(vm_pmem_setup namespace0.0) || vm_die "no pmem"
+vm_check "insmod zuf.ko" zuf_load timeout=30 restart_timeout=15
+vm_check "mkfs.pmfs2 $pmem" "$MKFS_PMFS2" -f -q "$pmem"
+vm_check "zusd --transport=zuf starts" zusd_start
+vm_check "pmfs2 registered" grep -qw pmfs2 /proc/filesystems
+mkdir -p "$mnt"
+vm_check "mount -t pmfs2 $pmem $mnt" mount -t pmfs2 "$pmem" "$mnt"
+mountpoint -q "$mnt" || vm_die "pmfs2 is not mounted"
+vm_check "mountinfo: pmfs2 on $pmem" \
+	test "$(findmnt -n -o FSTYPE,SOURCE "$mnt" | tr -s ' ')" = "pmfs2 $pmem"
+
+# ---- direct mode: files are DAX ----------------------------------------------
+vm_check "write a small file" sh -c "echo probe > '$mnt/probe'"
+vm_check "read it back" test "$(cat "$mnt/probe" 2>&1)" = probe
+vm_check "statx STATX_ATTR_DAX (direct mode)" vm_statx_dax "$mnt/probe"
+rm -f "$mnt/probe"
+
+# ---- posix-test: every group -------------------------------------------------
+set +e
+"$POSIX_TEST" "$mnt" > "$VM_RESULTS/posix-test.txt" 2>&1
+prc=$?
+set -e
+tail -1 "$VM_RESULTS/posix-test.txt" | sed 's/^/[vm] posix-test: /'
+grep '^not ok' "$VM_RESULTS/posix-test.txt" | head -40 || :
+vm_check "posix-test (all groups): exit 0" test "$prc" = 0
+vm_check "posix-test: 0 failed, mmap group ran" sh -c "
+	tail -1 '$VM_RESULTS/posix-test.txt' | grep -q ' 0 failed' &&
+	grep -q '^ok .* - mmap MAP_SHARED' '$VM_RESULTS/posix-test.txt'"
+
+# ---- fio: 4k random writes + verify, O_DIRECT and buffered, 2 jobs -----------
+run_fio() { # NAME fio-args...
+	local name=$1 out=$VM_RESULTS/fio-$1.json
+	shift
+	fio --name="$name" --directory="$mnt" --rw=randwrite --bs=4k \
+		--size="$fio_size" --numjobs=2 --ioengine=psync --randrepeat=0 \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_backlog=0 \
+		--verify_state_save=0 --output-format=json --output="$out" "$@" || return 1
+	perl -MJSON::PP -e '
+		local $/; my $j = decode_json(<STDIN>);
+		for my $b (@{$j->{jobs}}) {
+			my ($w, $r) = ($b->{write}{io_bytes}, $b->{read}{io_bytes});
+			printf "[vm] fio %s: %d KiB written, %d KiB verified, %.0f write IOPS\n",
+				$b->{jobname}, $w >> 10, $r >> 10, $b->{write}{iops};
+			exit 1 if $b->{error} || !$w || $r < $w;
+		}' < "$out"
+}
+vm_check "fio 4k randwrite+verify O_DIRECT, 2 jobs" run_fio direct --direct=1
+vm_check "fio 4k randwrite+verify buffered, 2 jobs" run_fio buffered --direct=0
+vm_check "fio 4k randwrite+verify mmap (DAX faults), 2 jobs" run_fio mmap --ioengine=mmap
+rm -f "$mnt"/direct.* "$mnt"/buffered.* "$mnt"/mmap.*
+
+# ---- mmap coherence (both ways), MAP_SYNC ------------------------------------
+vm_check "mmap store visible to read(), write() visible to mapping" python3 -c "
+import mmap, os
+fd = os.open('$mnt/m', os.O_RDWR | os.O_CREAT, 0o644); os.ftruncate(fd, 1 << 21)
+m = mmap.mmap(fd, 1 << 21)
+m[4096:4096 + 11] = b'dax-mmapped'; m[(1 << 21) - 3:] = b'end'
+assert os.pread(fd, 11, 4096) == b'dax-mmapped'
+assert os.pread(fd, 3, (1 << 21) - 3) == b'end'
+os.pwrite(fd, b'via-write', 8192)
+assert m[8192:8192 + 9] == b'via-write'
+m.close(); os.close(fd)"
+vm_check "MAP_SYNC mapping" python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True); libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+fd = os.open('$mnt/m', os.O_RDWR)
+p = libc.mmap(None, 4096, 3, 0x03 | 0x80000, fd, 0)
+assert p not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())"
+
+# ---- statfs follows allocation ---------------------------------------------
+free0=$(stat -f -c %f "$mnt")
+head -c 8M /dev/urandom > "$VM_RESULTS/.data"
+cp "$VM_RESULTS/.data" "$mnt/data"
+free1=$(stat -f -c %f "$mnt")
+vm_check "statfs: bsize 4096, 8 MiB file uses >= 2048 blocks ($free0 -> $free1)" \
+	test "$(stat -f -c %S "$mnt")" = 4096 -a $((free0 - free1)) -ge 2048
+vm_check "statfs: type magic 'ZU..'" sh -c "stat -f -c %t '$mnt' | grep -q '^5a55'"
+
+# ---- remount -------------------------------------------------------------------
+vm_check "remount ro" mount -o remount,ro "$mnt"
+vm_check "ro: write fails with EROFS" fails_with "Read-only file system" touch "$mnt/rofile"
+vm_check "ro: reads still work" cmp "$VM_RESULTS/.data" "$mnt/data"
+vm_check "remount rw" mount -o remount,rw "$mnt"
+vm_check "rw again: write works" touch "$mnt/rwfile"
+
+# ---- zusd restart keeps the mount and its data --------------------------------
+sum=$(sha256sum < "$VM_RESULTS/.data")
+zusd_stop TERM
+# (findmnt reads mountinfo: no call into the filesystem, which would wait)
+vm_check "zusd stopped: still mounted" test "$(findmnt -n -o FSTYPE "$mnt")" = pmfs2
+ZUSD_TRANSPORT=auto
+vm_check "zusd --transport=auto restarted" zusd_start
+ZUSD_TRANSPORT=zuf
+vm_check "auto picked the zuf transport" grep -q "serving pmfs2 over zuf" "$ZUSD_LOG"
+vm_check "after zusd restart: data intact" test "$(sha256sum < "$mnt/data")" = "$sum"
+vm_check "after zusd restart: create works" sh -c "echo again > '$mnt/again' && test \"\$(cat '$mnt/again')\" = again"
+
+# ---- umount / mount: data persists ------------------------------------------
+vm_check "umount" umount "$mnt"
+vm_check "mount again" mount -t pmfs2 "$pmem" "$mnt"
+vm_check "after remount: 8 MiB data intact" test "$(sha256sum < "$mnt/data")" = "$sum"
+vm_check "after remount: mmap-written bytes intact" python3 -c "
+import os; fd = os.open('$mnt/m', os.O_RDONLY)
+assert os.pread(fd, 11, 4096) == b'dax-mmapped' and os.pread(fd, 9, 8192) == b'via-write'"
+vm_check "final umount" umount "$mnt"
+rm -f "$VM_RESULTS/.data"
+
+# ---- fsck, teardown -------------------------------------------------------------
+zusd_stop TERM
+vm_check "fsck.pmfs2 -n $pmem: clean" "$FSCK_PMFS2" -n "$pmem"
+vm_check "umount zuf-root" umount /sys/fs/zuf
+vm_check "rmmod zuf (nothing leaked)" rmmod zuf
+vm_summary

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * zuf_serve.h - zusd's kernel-transport mode: load a plugin, register its
+ * filesystem types with zuf.ko and serve every mount the kernel sends
+ * (mount -t TYPE DEV DIR) until SIGTERM/SIGINT/SIGHUP.
+ */
+#ifndef ZUSD_ZUF_SERVE_H
+#define ZUSD_ZUF_SERVE_H
+
+#include <stdbool.h>
+
+struct zusd_zuf_config {
+	const char *plugin;	/* name or path of the plugin .so */
+	const char *fstype;	/* NULL: every type of the plugin */
+	const char *root;	/* zuf-root mountpoint; NULL: /sys/fs/zuf */
+	unsigned int threads;	/* channel threads; 0: one per CPU */
+	/* optional: mount device on mountpoint once serving, unmount at exit */
+	const char *device;
+	const char *mountpoint;
+	const char *mount_opts;	/* plugin options for that mount, may be NULL */
+	unsigned long mount_flags;	/* MS_* for that mount */
+	bool debug;
+	/* tests only: answer some commands wrongly (ZUSD_EVIL_*) */
+	const char *evil;
+};
+
+/* Is zuf.ko there (so --transport=auto picks the kernel transport)? */
+bool zusd_zuf_available(void);
+
+/*
+ * Map one "ro"/"nosuid"/... kernel mount option to its MS_* flag; returns
+ * false when opt is not one of those.
+ */
+bool zusd_zuf_mount_flag(const char *opt, unsigned long *flags);
+
+/* Serve until a signal or a fatal error; 0 or 1 (a message was printed). */
+int zusd_zuf_serve(const struct zusd_zuf_config *cfg);
+
+#endif /* ZUSD_ZUF_SERVE_H */
