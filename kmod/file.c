@@ -214,8 +214,9 @@ static int zuf_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 {
 	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
 	bool write = flags & (IOMAP_WRITE | IOMAP_ZERO);
+	loff_t isize = i_size_read(inode);
 	struct zufs_extent e;
-	bool fresh = false, looked = false;
+	bool fresh = false, looked = false, extend;
 	int tries, ret;
 
 	if (!sbi->pmem)
@@ -224,14 +225,18 @@ static int zuf_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 	 * A fault never extends the file (the DAX code checked pos against
 	 * i_size): do not make the server guard a write past EOF for it.
 	 */
-	if (flags & IOMAP_FAULT) {
-		loff_t isize = i_size_read(inode);
-
-		if (pos < isize && length > isize - pos)
-			length = isize - pos;
-	}
+	if ((flags & IOMAP_FAULT) && pos < isize && length > isize - pos)
+		length = isize - pos;
+	/*
+	 * A write past EOF always asks the server, even for blocks it has
+	 * cached: the server must know that data goes past EOF before the
+	 * new size arrives, to undo it after a crash (it then allocates or
+	 * looks up, and guards).
+	 */
+	extend = write && !(flags & IOMAP_FAULT) && length > isize - pos;
 	for (tries = 0; tries < 5; tries++) {
-		if (zuf_ext_find(ZUF_I(inode), pos, write, &e))
+		if (!(extend && !fresh) &&
+		    zuf_ext_find(ZUF_I(inode), pos, write, &e))
 			goto found;
 		/*
 		 * Look ahead: one reply can then serve many calls.  A write
@@ -239,7 +244,7 @@ static int zuf_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 		 * blocks already there; only a hole makes it allocate, and
 		 * then just the range written.
 		 */
-		if (!looked && (!write || pos < i_size_read(inode))) {
+		if (!looked && !extend && (!write || pos < isize)) {
 			looked = true;
 			ret = zuf_get_extents(inode, pos,
 					      zuf_ge_window(inode, pos, length),

@@ -18,9 +18,6 @@ done
 
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
-# run-vm.sh lists earlier runs of a name with pipefail on: give it one
-workdir=${VM_WORKDIR:-$VM_BUILDDIR/tests/vm/work}
-mkdir -p "$workdir/runs/vm-fio-00000000-000000-seed"
 set +e
 BENCH_SECS=${BENCH_SECS:-5} BENCH_FILES=${BENCH_FILES:-1000} \
 "$vmdir/run-vm.sh" --name vm-fio --timeout "${VM_TIMEOUT:-900}" \

@@ -157,7 +157,9 @@ if [[ -z $name ]]; then
 fi
 mkdir -p "$workdir/runs"
 # Keep the logs of the last ${VM_KEEP_RUNS:-10} runs of this name.
-ls -1dt "$workdir/runs/$name"-[0-9]*-[0-9]*-* 2>/dev/null | tail -n +"${VM_KEEP_RUNS:-10}" |
+# (ls fails when there is no earlier run: not an error under pipefail)
+{ ls -1dt "$workdir/runs/$name"-[0-9]*-[0-9]*-* 2>/dev/null || :; } |
+	tail -n +"${VM_KEEP_RUNS:-10}" |
 	while IFS= read -r old; do rm -rf -- "$old"; done
 rundir=$(mktemp -d "$workdir/runs/$name-$(date +%Y%m%d-%H%M%S)-XXXX")
 results=$rundir/results

@@ -15,14 +15,11 @@ for f in kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so mkfs/mkfs.pmfs2 \
 	[[ -e $VM_BUILDDIR/$f ]] || { echo "FAIL: $VM_BUILDDIR/$f is not built"; exit 1; }
 done
 
-# run-vm.sh lists earlier runs of a name with pipefail on: give it one
-workdir=${VM_WORKDIR:-$VM_BUILDDIR/tests/vm/work}
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 rc=0
 for script in ${ZUF_VM_SCRIPTS:-zuf-pmfs2-posix.sh zuf-pmfs2-fault.sh}; do
 	name=${script%.sh}
-	mkdir -p "$workdir/runs/$name-00000000-000000-seed"
 	set +e
 	"$here/run-vm.sh" --name "$name" --timeout "${VM_TIMEOUT:-600}" \
 		--rundir-file "$tmp" "$@" "$here/$script"

@@ -9,9 +9,6 @@ memfs=$VM_BUILDDIR/kmod/tests/zuf-memfs
 for f in "$VM_BUILDDIR/kmod/zuf.ko" "$memfs"; do
 	[[ -e $f ]] || { echo "FAIL: $f is not built"; exit 1; }
 done
-# run-vm.sh lists earlier runs of a name with pipefail on: give it one
-workdir=${VM_WORKDIR:-$VM_BUILDDIR/tests/vm/work}
-mkdir -p "$workdir/runs/zuf-smoke-00000000-000000-seed"
 
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
