@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,9 @@
 
 #include "fuse_inodes.h"
 #include "fuse_transport.h"
+#include "health.h"
 #include "posix_acl.h"
+#include "stats.h"
 
 /* libfuse callbacks take arguments a handler may not need */
 #define ZF_UNUSED	__attribute__((unused))
@@ -45,7 +48,32 @@ struct zfuse {
 	struct zfi_table inodes;
 	bool acl;	/* the kernel enforces POSIX ACLs: keep modes in step */
 	bool warned_nomem;
+	struct zusd_stats *stats;	/* the mount's; may be NULL */
 };
+
+/*
+ * One plugin call of a request, counted in the mount's statistics (bytes:
+ * the call's result when positive, for read and write) and bracketed for
+ * the watchdog (health.h).  Evaluates to the call's result.
+ */
+#define ZF_CALL(z, op, bytes, call) ({					\
+	uint64_t t0_ = zf_begin();					\
+	long r_ = (call);						\
+	zf_done((z), (op), t0_, (bytes) && r_ > 0 ? (uint64_t)r_ : 0, r_); \
+	r_; })
+
+static inline uint64_t zf_begin(void)
+{
+	zusd_busy_begin();
+	return zusd_stats_clock();
+}
+
+static inline void zf_done(struct zfuse *z, enum zusd_op op, uint64_t t0,
+			   uint64_t bytes, long r)
+{
+	zusd_stats_done(z->stats, op, t0, bytes, r < 0 ? (int)r : 0);
+	zusd_busy_end();
+}
 
 static inline struct zfuse *zf_of(fuse_req_t req)
 {
@@ -365,19 +393,19 @@ static int zf_make(fuse_req_t req, struct zfuse *z, uint64_t dir,
 		return ret;
 	switch (kind) {
 	case ZF_FILE:
-		ret = z->ops->create ?
+		ret = z->ops->create ? (int)ZF_CALL(z, ZUSD_OP_CREATE, 0,
 			z->ops->create(z->sb, dir, name, len, nn.mode,
-				       (uint32_t)rdev, &nn.cr, out) : -EPERM;
+				       (uint32_t)rdev, &nn.cr, out)) : -EPERM;
 		break;
 	case ZF_DIR:
-		ret = z->ops->mkdir ?
+		ret = z->ops->mkdir ? (int)ZF_CALL(z, ZUSD_OP_MKDIR, 0,
 			z->ops->mkdir(z->sb, dir, name, len, nn.mode, &nn.cr,
-				      out) : -EPERM;
+				      out)) : -EPERM;
 		break;
 	case ZF_SYMLINK:
-		ret = z->ops->symlink ?
+		ret = z->ops->symlink ? (int)ZF_CALL(z, ZUSD_OP_SYMLINK, 0,
 			z->ops->symlink(z->sb, dir, name, len, target, &nn.cr,
-					out) : -EPERM;
+					out)) : -EPERM;
 		break;
 	}
 	if (!ret)
@@ -415,8 +443,9 @@ static void zf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int ret = zf_name_ok(name);
 
 	if (!ret)
-		ret = z->ops->lookup(z->sb, zf_swap(z, parent), name,
-				     strlen(name), &a);
+		ret = (int)ZF_CALL(z, ZUSD_OP_LOOKUP, 0,
+			z->ops->lookup(z->sb, zf_swap(z, parent), name,
+				       strlen(name), &a));
 	if (ret == -ENOENT) {
 		/* ino 0: a negative entry the kernel may cache */
 		struct fuse_entry_param e;
@@ -459,7 +488,8 @@ static void zf_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct zfuse *z = zf_of(req);
 	struct zus_attr a;
 	struct stat st;
-	int ret = z->ops->getattr(z->sb, zf_swap(z, ino), &a);
+	int ret = (int)ZF_CALL(z, ZUSD_OP_GETATTR, 0,
+			       z->ops->getattr(z->sb, zf_swap(z, ino), &a));
 
 	if (ret) {
 		zf_reply_ret(req, ret);
@@ -531,7 +561,8 @@ static void zf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		sa.valid |= ZUS_SET_CTIME;
 		sa.ctime = zf_time(&attr->st_ctim);
 	}
-	ret = z->ops->setattr(z->sb, zf_swap(z, ino), &sa, &a);
+	ret = (int)ZF_CALL(z, ZUSD_OP_SETATTR, 0,
+			   z->ops->setattr(z->sb, zf_swap(z, ino), &sa, &a));
 	if (!ret && (sa.valid & ZUS_SET_MODE))
 		ret = zf_acl_chmod(z, a.ino, a.mode);
 	if (ret) {
@@ -553,9 +584,9 @@ static void zf_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ret = z->ops->readlink ?
+	ret = z->ops->readlink ? (int)ZF_CALL(z, ZUSD_OP_READLINK, 0,
 		z->ops->readlink(z->sb, zf_swap(z, ino), buf, ZUS_PATH_MAX,
-				 &len) : -EINVAL;
+				 &len)) : -EINVAL;
 	if (!ret && len > ZUS_PATH_MAX)
 		ret = -EIO;
 	if (ret) {
@@ -617,9 +648,9 @@ static void zf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int ret = zf_name_ok(name);
 
 	if (!ret)
-		ret = z->ops->unlink ?
+		ret = z->ops->unlink ? (int)ZF_CALL(z, ZUSD_OP_UNLINK, 0,
 			z->ops->unlink(z->sb, zf_swap(z, parent), name,
-				       strlen(name)) : -EPERM;
+				       strlen(name))) : -EPERM;
 	zf_reply_ret(req, ret);
 }
 
@@ -629,9 +660,9 @@ static void zf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int ret = zf_name_ok(name);
 
 	if (!ret)
-		ret = z->ops->rmdir ?
+		ret = z->ops->rmdir ? (int)ZF_CALL(z, ZUSD_OP_RMDIR, 0,
 			z->ops->rmdir(z->sb, zf_swap(z, parent), name,
-				      strlen(name)) : -EPERM;
+				      strlen(name))) : -EPERM;
 	zf_reply_ret(req, ret);
 }
 
@@ -648,10 +679,10 @@ static void zf_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!ret && (flags & ~(ZUS_RENAME_NOREPLACE | ZUS_RENAME_EXCHANGE)))
 		ret = -EINVAL;
 	if (!ret)
-		ret = z->ops->rename ?
+		ret = z->ops->rename ? (int)ZF_CALL(z, ZUSD_OP_RENAME, 0,
 			z->ops->rename(z->sb, zf_swap(z, parent), name,
 				       strlen(name), zf_swap(z, newparent),
-				       newname, strlen(newname), flags) :
+				       newname, strlen(newname), flags)) :
 			-EPERM;
 	zf_reply_ret(req, ret);
 }
@@ -664,10 +695,10 @@ static void zf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	int ret = zf_name_ok(newname);
 
 	if (!ret)
-		ret = z->ops->link ?
+		ret = z->ops->link ? (int)ZF_CALL(z, ZUSD_OP_LINK, 0,
 			z->ops->link(z->sb, zf_swap(z, ino),
 				     zf_swap(z, newparent), newname,
-				     strlen(newname), &a) : -EPERM;
+				     strlen(newname), &a)) : -EPERM;
 	if (ret)
 		zf_reply_ret(req, ret);
 	else
@@ -680,6 +711,8 @@ static void zf_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 	uint64_t ino = zf_swap(z, fino);
 	int ret;
 
+	/* no plugin call: counted for the statistics only */
+	zusd_stats_done(z->stats, ZUSD_OP_OPEN, zusd_stats_clock(), 0, 0);
 	/* only if the kernel passed O_TRUNC on (ATOMIC_O_TRUNC) */
 	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
 		struct zus_setattr sa = {
@@ -740,8 +773,10 @@ static void zf_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi ZF_UNUSED)
 {
 	struct zfuse *z = zf_of(req);
+	uint64_t t0 = zf_begin();
 
-	zfi_release(&z->inodes, zf_swap(z, ino));
+	zfi_release(&z->inodes, zf_swap(z, ino));	/* may evict */
+	zf_done(z, ZUSD_OP_RELEASE, t0, 0, 0);
 	fuse_reply_err(req, 0);
 }
 
@@ -761,7 +796,8 @@ static void zf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = z->ops->read(z->sb, zf_swap(z, ino), buf, size, (uint64_t)off);
+	n = ZF_CALL(z, ZUSD_OP_READ, 1, z->ops->read(z->sb, zf_swap(z, ino),
+						     buf, size, (uint64_t)off));
 	if (n < 0 || (size_t)n > size)
 		zf_reply_ret(req, n < 0 ? n : -EIO);
 	else
@@ -806,8 +842,9 @@ static void zf_write_buf(fuse_req_t req, fuse_ino_t ino,
 		data = tmp;
 	}
 	while (done < len) {
-		ssize_t n = z->ops->write(z->sb, zf_swap(z, ino), data + done,
-					  len - done, (uint64_t)off + done);
+		ssize_t n = ZF_CALL(z, ZUSD_OP_WRITE, 1,
+			z->ops->write(z->sb, zf_swap(z, ino), data + done,
+				      len - done, (uint64_t)off + done));
 
 		if (n <= 0 || (size_t)n > len - done) {
 			/* a short write that made progress is reported as such */
@@ -832,7 +869,8 @@ static void zf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	/* operations are durable on return; fsync is for plugins that batch */
 	if (z->ops->fsync)
-		ret = z->ops->fsync(z->sb, zf_swap(z, ino), datasync != 0);
+		ret = (int)ZF_CALL(z, ZUSD_OP_FSYNC, 0,
+			z->ops->fsync(z->sb, zf_swap(z, ino), datasync != 0));
 	zf_reply_ret(req, ret);
 }
 
@@ -1013,8 +1051,9 @@ static void zf_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ret = z->ops->readdir(z->sb, zf_swap(z, ino), (uint64_t)off, zf_emit,
-			      &d);
+	ret = (int)ZF_CALL(z, ZUSD_OP_READDIR, 0,
+			   z->ops->readdir(z->sb, zf_swap(z, ino),
+					   (uint64_t)off, zf_emit, &d));
 	if (!ret)
 		ret = d.err;
 	if (d.npend) {
@@ -1073,7 +1112,8 @@ static void zf_statfs(fuse_req_t req, fuse_ino_t ino ZF_UNUSED)
 	int ret;
 
 	memset(&zs, 0, sizeof(zs));
-	ret = z->ops->statfs ? z->ops->statfs(z->sb, &zs) : -ENOSYS;
+	ret = z->ops->statfs ? (int)ZF_CALL(z, ZUSD_OP_STATFS, 0,
+				z->ops->statfs(z->sb, &zs)) : -ENOSYS;
 	if (ret) {
 		zf_reply_ret(req, ret);
 		return;
@@ -1114,7 +1154,9 @@ static void zf_setxattr(fuse_req_t req, fuse_ino_t fino, const char *name,
 	if (z->acl && !strcmp(name, ZACL_XATTR_ACCESS))
 		ret = zf_acl_set_access(z, ino, value, size);
 	else
-		ret = z->ops->setxattr(z->sb, ino, name, value, size, flags);
+		ret = (int)ZF_CALL(z, ZUSD_OP_SETXATTR, 0,
+			z->ops->setxattr(z->sb, ino, name, value, size,
+					 flags));
 	zf_reply_ret(req, ret);
 }
 
@@ -1130,7 +1172,9 @@ static void zf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		return;
 	}
 	if (!size) {
-		n = z->ops->getxattr(z->sb, zf_swap(z, ino), name, NULL, 0);
+		n = ZF_CALL(z, ZUSD_OP_GETXATTR, 0,
+			    z->ops->getxattr(z->sb, zf_swap(z, ino), name,
+					     NULL, 0));
 		if (n < 0)
 			zf_reply_ret(req, n);
 		else
@@ -1142,7 +1186,8 @@ static void zf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = z->ops->getxattr(z->sb, zf_swap(z, ino), name, buf, size);
+	n = ZF_CALL(z, ZUSD_OP_GETXATTR, 0,
+		    z->ops->getxattr(z->sb, zf_swap(z, ino), name, buf, size));
 	if (n < 0 || (size_t)n > size)
 		zf_reply_ret(req, n < 0 ? n : -ERANGE);
 	else
@@ -1171,7 +1216,8 @@ static void zf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			return;
 		}
 	}
-	n = z->ops->listxattr(z->sb, zf_swap(z, ino), buf, size);
+	n = ZF_CALL(z, ZUSD_OP_LISTXATTR, 0,
+		    z->ops->listxattr(z->sb, zf_swap(z, ino), buf, size));
 	if (n < 0 || (size && (size_t)n > size))
 		zf_reply_ret(req, n < 0 ? n : -ERANGE);
 	else if (!size)
@@ -1186,7 +1232,8 @@ static void zf_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct zfuse *z = zf_of(req);
 
 	zf_reply_ret(req, z->ops->removexattr ?
-		     z->ops->removexattr(z->sb, zf_swap(z, ino), name) :
+		     ZF_CALL(z, ZUSD_OP_REMOVEXATTR, 0,
+			z->ops->removexattr(z->sb, zf_swap(z, ino), name)) :
 		     -EOPNOTSUPP);
 }
 
@@ -1201,8 +1248,9 @@ static void zf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 		return;
 	}
 	zf_reply_ret(req, z->ops->fallocate ?
-		     z->ops->fallocate(z->sb, zf_swap(z, ino), mode,
-				       (uint64_t)offset, (uint64_t)length) :
+		     ZF_CALL(z, ZUSD_OP_FALLOCATE, 0,
+			z->ops->fallocate(z->sb, zf_swap(z, ino), mode,
+					  (uint64_t)offset, (uint64_t)length)) :
 		     -EOPNOTSUPP);
 }
 
@@ -1219,7 +1267,9 @@ static void zf_lseek(fuse_req_t req, fuse_ino_t fino, off_t off, int whence,
 		return;
 	}
 	if (z->ops->lseek) {
-		ret = z->ops->lseek(z->sb, ino, (uint64_t)off, whence, &res);
+		ret = (int)ZF_CALL(z, ZUSD_OP_LSEEK, 0,
+			z->ops->lseek(z->sb, ino, (uint64_t)off, whence,
+				      &res));
 	} else {
 		/* no hole tracking: all data up to EOF, one hole at EOF */
 		ret = z->ops->getattr(z->sb, ino, &a);
@@ -1338,6 +1388,37 @@ static unsigned int zf_nthreads(const struct zusd_fuse_config *cfg)
 	return n > 0 ? (unsigned int)n : 1;
 }
 
+/* SIGUSR2 only interrupts the loop's wait (see zusd_fuse_stop) */
+static void zf_wake_handler(int sig ZF_UNUSED)
+{
+}
+
+void zusd_fuse_stop(struct zusd_fuse_ctl *ctl)
+{
+	pthread_mutex_lock(&ctl->lock);
+	ctl->stop = true;
+	if (ctl->se) {
+		fuse_session_exit(ctl->se);
+		pthread_kill(ctl->tid, SIGUSR2);
+	}
+	pthread_mutex_unlock(&ctl->lock);
+}
+
+/* Publish (or withdraw, se NULL) the session; false if stopped already. */
+static bool zf_ctl_session(struct zusd_fuse_ctl *ctl, struct fuse_session *se)
+{
+	bool stop;
+
+	if (!ctl)
+		return true;
+	pthread_mutex_lock(&ctl->lock);
+	ctl->se = se;
+	ctl->tid = pthread_self();
+	stop = ctl->stop;
+	pthread_mutex_unlock(&ctl->lock);
+	return !stop;
+}
+
 int zusd_fuse_serve(struct zusd_mount *m, const struct zusd_fuse_config *cfg)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -1351,6 +1432,7 @@ int zusd_fuse_serve(struct zusd_mount *m, const struct zusd_fuse_config *cfg)
 	z.sb = &m->sb;
 	z.ops = m->ops;
 	z.root = m->root_ino;
+	z.stats = m->stats;
 	if (zfi_init(&z.inodes, z.root, zf_evict, &z)) {
 		fprintf(stderr, "zusd: out of memory\n");
 		return -ENOMEM;
@@ -1369,7 +1451,18 @@ int zusd_fuse_serve(struct zusd_mount *m, const struct zusd_fuse_config *cfg)
 		ret = -EINVAL;
 		goto out;
 	}
-	if (fuse_set_signal_handlers(se)) {
+	if (cfg->ctl) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = zf_wake_handler;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR2, &sa, NULL);
+		if (!zf_ctl_session(cfg->ctl, se)) {
+			ret = 0;	/* stopped before it started */
+			goto out;
+		}
+	} else if (fuse_set_signal_handlers(se)) {
 		fprintf(stderr, "zusd: cannot install signal handlers\n");
 		ret = -EIO;
 		goto out;
@@ -1394,6 +1487,8 @@ int zusd_fuse_serve(struct zusd_mount *m, const struct zusd_fuse_config *cfg)
 	fprintf(stderr, "zusd: serving %s (%s) on %s over FUSE, %u threads%s\n",
 		cfg->fsname, cfg->subtype, cfg->mountpoint, zf_nthreads(cfg),
 		cfg->readonly ? ", read-only" : "");
+	if (cfg->ctl && cfg->ctl->mounted)
+		cfg->ctl->mounted(cfg->ctl->ctx);
 	ret = fuse_session_loop_mt(se, lc);
 	/* > 0: the signal that stopped us, a clean shutdown */
 	ret = ret < 0 ? -EIO : 0;
@@ -1401,8 +1496,11 @@ int zusd_fuse_serve(struct zusd_mount *m, const struct zusd_fuse_config *cfg)
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
-	fuse_remove_signal_handlers(se);
+	if (!cfg->ctl)
+		fuse_remove_signal_handlers(se);
 out:
+	if (se && cfg->ctl)
+		zf_ctl_session(cfg->ctl, NULL);
 	if (se)
 		fuse_session_destroy(se);
 	fuse_opt_free_args(&args);

@@ -4,6 +4,7 @@ noinst_LTLIBRARIES += zusd/libzushost.la
 zusd_libzushost_la_SOURCES = \
 	zusd/plugin.c zusd/plugin.h \
 	zusd/pmem_map.c zusd/pmem_map.h \
+	zusd/tier_host.c zusd/tier_host.h \
 	zusd/inproc.c zusd/inproc.h
 zusd_libzushost_la_CFLAGS = $(AM_CFLAGS) -pthread
 zusd_libzushost_la_LIBADD = -ldl $(PTHREAD_LIBS)

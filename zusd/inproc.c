@@ -568,6 +568,9 @@ int zus_inproc_mount(const struct zus_fs_type *fst, const struct zus_pmem *pm,
 	h->sb.dev_path = h->dev_path;
 	h->sb.options = h->options;
 	h->sb.readonly = o->readonly;
+	h->sb.ntier = o->ntier;
+	h->sb.tier = o->tier;
+	h->sb.tier_backend = o->tier_backend;
 	h->sb.log = host_log;
 	h->sb.host_private = h;
 

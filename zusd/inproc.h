@@ -36,6 +36,11 @@ struct zus_inproc_opts {
 	/* log sink; NULL: messages at or above ZUS_LOG_WARNING to stderr */
 	void (*log)(void *ctx, int prio, const char *msg);
 	void *log_ctx;
+	/* tier devices and the backend that moves data to them (a tier
+	 * plugin's, see tier_host.h); the array must outlive the mount */
+	unsigned int ntier;
+	struct zus_tier_dev *tier;
+	const struct zus_tier_backend *tier_backend;
 };
 
 /* Mount fst on pm (the mapping must outlive the mount). */

@@ -65,10 +65,25 @@ static void mount_hint(const struct zusd_mount_args *a, const char *fstype,
 	}
 }
 
+/* The directory the plugin was loaded from (tier.so is looked up there too). */
+static int plugin_dir(const struct zus_loaded_plugin *lp, char *buf,
+		      size_t len)
+{
+	const char *slash = lp->path ? strrchr(lp->path, '/') : NULL;
+
+	if (!slash || (size_t)(slash - lp->path) >= len)
+		return -ENOENT;
+	memcpy(buf, lp->path, (size_t)(slash - lp->path));
+	buf[slash - lp->path] = 0;
+	if (!buf[0])
+		snprintf(buf, len, "/");
+	return 0;
+}
+
 int zusd_mount_open(struct zusd_mount *m, const struct zusd_mount_args *a)
 {
 	const char *fstype = a->fstype ? a->fstype : a->plugin;
-	char err[512] = "";
+	char err[512] = "", dir[512];
 	int ret;
 
 	memset(m, 0, sizeof(*m));
@@ -101,6 +116,23 @@ int zusd_mount_open(struct zusd_mount *m, const struct zusd_mount_args *a)
 		goto fail;
 	}
 
+	/* tier=PATH: the tier plugin and devices, checked before the device */
+	ret = plugin_dir(&m->lp, dir, sizeof(dir));
+	ret = zusd_tier_open(&m->tier, a->options, ret ? NULL : dir, err,
+			     sizeof(err));
+	if (ret) {
+		fprintf(stderr, "zusd: %s: %s\n", a->device, err);
+		goto fail;
+	}
+	m->tier_open = true;
+	if (m->tier.fell_back)
+		fprintf(stderr, "zusd: %s: io_uring cannot be used for tier %s: "
+			"using the %s tier backend\n", a->device,
+			m->tier.dev[0].path, m->tier.be->name);
+	else if (m->tier.be && getenv("ZUSD_DEBUG"))
+		fprintf(stderr, "zusd: %s: %u tier device(s), %s backend\n",
+			a->device, m->tier.ndev, m->tier.be->name);
+
 	ret = zus_pmem_map_open(a->device, a->readonly, &m->map, err,
 				sizeof(err));
 	if (ret) {
@@ -121,24 +153,22 @@ int zusd_mount_open(struct zusd_mount *m, const struct zusd_mount_args *a)
 		goto fail;
 	}
 
-	if (a->options && *a->options) {
-		m->options = strdup(a->options);
-		if (!m->options) {
-			ret = -ENOMEM;
-			fprintf(stderr, "zusd: out of memory\n");
-			goto fail;
-		}
-	}
 	m->sb.pmem = m->map.pmem;
 	m->sb.dev_path = a->device;
-	m->sb.options = m->options;
+	zusd_tier_apply(&m->tier, &m->sb);	/* options, tier devices */
 	m->sb.readonly = a->readonly;
 	m->sb.log = zusd_log;
 	m->sb.host_private = m;
 
 	ret = m->ops->mount(&m->sb);
 	if (ret) {
-		mount_hint(a, fstype, ret);
+		if (ret > 0)
+			ret = -ret;
+		if (zusd_tier_mount_hint(&m->tier, a->device, ret, err,
+					 sizeof(err)))
+			fprintf(stderr, "zusd: %s\n", err);
+		else
+			mount_hint(a, fstype, ret);
 		goto fail;
 	}
 	m->mounted = true;
@@ -178,7 +208,19 @@ int zusd_mount_close(struct zusd_mount *m)
 		zus_plugin_unload(&m->lp);
 		m->plugin_loaded = false;
 	}
-	free(m->options);
-	m->options = NULL;
+	/* after the plugin's umount: it detached the tier backend */
+	if (m->tier_open) {
+		zusd_tier_release(&m->tier);
+		m->tier_open = false;
+	}
+	m->sb.options = NULL;
 	return ret;
+}
+
+int zusd_mount_tier_status(struct zusd_mount *m, struct zus_tier_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!m->mounted || !m->ops->tier_status)
+		return -EOPNOTSUPP;
+	return m->ops->tier_status(&m->sb, st);
 }

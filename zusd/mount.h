@@ -13,12 +13,20 @@
 
 #include "plugin.h"
 #include "pmem_map.h"
+#include "stats.h"
+#include "tier_host.h"
 
 struct zusd_mount_args {
 	const char *plugin;	/* name or path of the plugin .so */
 	const char *fstype;	/* NULL: same as the plugin name */
 	const char *device;	/* pmem device, block device or image file */
-	const char *options;	/* plugin mount options, may be NULL */
+	/*
+	 * plugin mount options, may be NULL.  tier=PATH (repeatable or
+	 * PATH:PATH) and tier_backend=uring|sync are zusd's: they give the
+	 * filesystem its tier devices (see tier_host.h); the rest, tier_low=
+	 * and friends included, go to the plugin.
+	 */
+	const char *options;
 	bool readonly;
 };
 
@@ -32,7 +40,11 @@ struct zusd_mount {
 	bool plugin_loaded;
 	bool mapped;
 	bool mounted;
-	char *options;		/* owned copy of sb.options */
+	/* per-operation counters (stats.h): set by the caller after
+	 * zusd_mount_open(), freed by it once no thread serves the mount */
+	struct zusd_stats *stats;
+	bool tier_open;
+	struct zusd_tier tier;	/* tier devices, plugin; owns sb.options */
 };
 
 /*
@@ -44,5 +56,13 @@ int zusd_mount_open(struct zusd_mount *m, const struct zusd_mount_args *a);
 
 /* Unmount (ops->umount), make the device durable, unmap and unload. */
 int zusd_mount_close(struct zusd_mount *m);
+
+/*
+ * Tiering counters of a mounted filesystem (for D-Bus and zufsctl stats):
+ * 0, or -EOPNOTSUPP when the plugin has no tier_status, or the plugin's
+ * error (pmfs2: -ENODEV when the filesystem has no tier; st then still
+ * holds its pmem figures).
+ */
+int zusd_mount_tier_status(struct zusd_mount *m, struct zus_tier_status *st);
 
 #endif /* ZUSD_MOUNT_H */

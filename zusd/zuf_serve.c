@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "plugin.h"
+#include "tier_host.h"
 #include "zuf_serve.h"
 #include "zuf_transport.h"
 
@@ -62,6 +63,51 @@ static void zs_log(void *ctx, int prio, const char *msg)
 	if (prio > ZUS_LOG_INFO && !zs_debug)
 		return;
 	fprintf(stderr, "zusd: %s\n", msg);
+}
+
+/*
+ * Each kernel mount: tier=PATH / tier_backend= in its options give the
+ * filesystem its tier devices (tier_host.h); ctx is the directory the
+ * filesystem plugin came from.
+ */
+static int zs_mount_prepare(void *ctx, struct zus_sb *sb, void **host_data)
+{
+	struct zusd_tier *t = malloc(sizeof(*t));
+	char err[512];
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	ret = zusd_tier_open(t, sb->options, ctx, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "zusd: %s: %s\n", sb->dev_path, err);
+		free(t);
+		return ret;
+	}
+	if (t->fell_back)
+		fprintf(stderr, "zusd: %s: io_uring cannot be used for tier %s: "
+			"using the %s tier backend\n", sb->dev_path,
+			t->dev[0].path, t->be->name);
+	zusd_tier_apply(t, sb);
+	*host_data = t;
+	return 0;
+}
+
+static void zs_mount_release(void *ctx, struct zus_sb *sb, void *host_data,
+			     int mount_err)
+{
+	struct zusd_tier *t = host_data;
+	char hint[1024];
+
+	(void)ctx;
+	/* still mounted in the kernel (zusd stops): the plugin may use it */
+	if (!t || mount_err > 0)
+		return;
+	if (mount_err < 0 &&
+	    zusd_tier_mount_hint(t, sb->dev_path, mount_err, hint, sizeof(hint)))
+		fprintf(stderr, "zusd: %s\n", hint);
+	zusd_tier_release(t);
+	free(t);
 }
 
 struct zs_sig {
@@ -124,7 +170,8 @@ int zusd_zuf_serve(const struct zusd_zuf_config *cfg)
 	sigset_t old;
 	pthread_t sig_tid;
 	bool mounted = false, sig_started = false;
-	char err[512] = "";
+	char err[512] = "", plugin_dir[512] = "";
+	const char *slash;
 	int ret = 1, r;
 
 	zs_debug = cfg->debug || getenv("ZUSD_DEBUG");
@@ -134,6 +181,11 @@ int zusd_zuf_serve(const struct zusd_zuf_config *cfg)
 			"  (give --plugin a path, or set ZUS_PLUGIN_PATH)\n",
 			cfg->plugin, err);
 		return 1;
+	}
+	slash = strrchr(lp.path, '/');
+	if (slash && (size_t)(slash - lp.path) < sizeof(plugin_dir)) {
+		memcpy(plugin_dir, lp.path, (size_t)(slash - lp.path));
+		plugin_dir[slash - lp.path] = 0;
 	}
 	types = zs_types(&lp, cfg->fstype);
 	if (!types) {
@@ -155,10 +207,16 @@ int zusd_zuf_serve(const struct zusd_zuf_config *cfg)
 	sigaddset(&sig.set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sig.set, &old);
 
+	opts.mount_prepare = zs_mount_prepare;
+	opts.mount_release = zs_mount_release;
+	opts.mount_ctx = plugin_dir;
 	opts.root = cfg->root;
 	opts.nthreads = cfg->threads;
 	opts.log = zs_log;
 	opts.evil = cfg->evil;
+	opts.op_begin = cfg->op_begin;
+	opts.op_end = cfg->op_end;
+	opts.op_ctx = cfg->ctx;
 	r = zuf_transport_start(types, &opts, &zt, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "zusd: %s\n", err);
@@ -179,6 +237,8 @@ int zusd_zuf_serve(const struct zusd_zuf_config *cfg)
 	for (const struct zus_fs_type **t = types; *t; t++)
 		fprintf(stderr, "zusd: serving %s over zuf%s\n", (*t)->name,
 			cfg->evil ? " (test mode: bad replies)" : "");
+	if (cfg->serving)
+		cfg->serving(cfg->ctx);
 
 	if (cfg->device && cfg->mountpoint) {
 		if (mount(cfg->device, cfg->mountpoint, types[0]->name,

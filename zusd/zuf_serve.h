@@ -8,6 +8,9 @@
 #define ZUSD_ZUF_SERVE_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+struct zus_sb;
 
 struct zusd_zuf_config {
 	const char *plugin;	/* name or path of the plugin .so */
@@ -22,6 +25,13 @@ struct zusd_zuf_config {
 	bool debug;
 	/* tests only: answer some commands wrongly (ZUSD_EVIL_*) */
 	const char *evil;
+	/* optional: called once the kernel can send mounts (zusd's READY) */
+	void (*serving)(void *ctx);
+	/* optional: around each channel command (zuf_transport_opts) */
+	void (*op_begin)(void *ctx);
+	void (*op_end)(void *ctx, struct zus_sb *sb, uint32_t op,
+		       uint64_t bytes, int err);
+	void *ctx;		/* of serving, op_begin and op_end */
 };
 
 /* Is zuf.ko there (so --transport=auto picks the kernel transport)? */

@@ -39,6 +39,9 @@ struct zt_mount {
 	char *options;
 	char *dev_path;
 	struct zuf_transport *zt;
+	void *host_data;	/* opts.mount_prepare's, if prepared */
+	bool prepared;
+	int mount_err;		/* for mount_release (zuf_transport.h) */
 };
 
 struct zt_thread {
@@ -226,6 +229,9 @@ static const struct zus_fs_type *zt_type(struct zuf_transport *zt,
 
 static void zt_mount_free(struct zt_mount *m)
 {
+	if (m->prepared && m->zt && m->zt->opts.mount_release)
+		m->zt->opts.mount_release(m->zt->opts.mount_ctx, &m->sb,
+					  m->host_data, m->mount_err);
 	if (m->sb.pmem.base)
 		munmap(m->sb.pmem.base, m->sb.pmem.size);
 	if (m->pmem_fd >= 0)
@@ -334,7 +340,15 @@ static int zt_do_mount(struct zt_thread *t, struct zufs_mount *cmd)
 		goto fail_m;
 	}
 
+	if (zt->opts.mount_prepare) {
+		ret = zt->opts.mount_prepare(zt->opts.mount_ctx, &m->sb,
+					     &m->host_data);
+		if (ret)
+			goto fail_m;
+		m->prepared = true;
+	}
 	ret = zt_ret(type->ops->mount(&m->sb));
+	m->mount_err = ret ? ret : 1;	/* 1: mounted */
 	if (ret)
 		goto fail_m;
 	m->used = true;
@@ -374,6 +388,7 @@ static int zt_do_umount(struct zuf_transport *zt, uint64_t sb_id)
 	}
 	if (m->type->ops->umount)
 		m->type->ops->umount(&m->sb);
+	m->mount_err = 0;
 	zt_log(zt, ZUS_LOG_INFO, "%s %s (sb %llu) unmounted", m->type->name,
 	       m->dev_path, (unsigned long long)sb_id);
 	zt_mount_free(m);
@@ -1066,10 +1081,18 @@ static void *zt_thread_main(void *arg)
 			r = zt_mount_op(t, t->buf, in_len);
 		} else {
 			struct zt_mount *m;
+			uint64_t bytes = 0;
 
+			if (zt->opts.op_begin)
+				zt->opts.op_begin(zt->opts.op_ctx);
 			pthread_rwlock_rdlock(&zt->mounts_lock);
 			m = zt_find(zt, h->sb_id);
 			r = m ? zt_chan_op(t, m, t->buf, in_len) : -ENODEV;
+			if (r >= 0 && (op == ZUFS_OP_READ || op == ZUFS_OP_WRITE))
+				bytes = ((struct zufs_rw *)t->buf)->done;
+			if (zt->opts.op_end)
+				zt->opts.op_end(zt->opts.op_ctx, m ? &m->sb : NULL,
+						op, bytes, r < 0 ? r : 0);
 			pthread_rwlock_unlock(&zt->mounts_lock);
 		}
 		seq = w.seq;

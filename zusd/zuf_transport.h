@@ -30,6 +30,31 @@ struct zuf_transport_opts {
 	/* tier backends offered to mounts (may be NULL) */
 	const struct zus_tier_backend *tier_backend;
 	/*
+	 * Optional host hooks around each mount (the mount thread calls
+	 * them).  mount_prepare runs before the plugin's mount() with sb
+	 * filled from the kernel's command: it may give sb its tier devices
+	 * and replace sb->options (host-owned until mount_release); a -errno
+	 * fails the mount.  mount_release gets what mount_prepare stored in
+	 * *host_data and mount_err: 0 after the plugin's umount(), the -errno
+	 * of a failed mount, or 1 when the transport stops with the mount
+	 * still in the kernel (the plugin was not unmounted and may still use
+	 * what the host gave it).
+	 */
+	int (*mount_prepare)(void *ctx, struct zus_sb *sb, void **host_data);
+	void (*mount_release)(void *ctx, struct zus_sb *sb, void *host_data,
+			      int mount_err);
+	void *mount_ctx;
+	/*
+	 * Optional (zusd's statistics and watchdog), on the channel thread
+	 * around each channel command: op_begin before it is dispatched,
+	 * op_end after, with the mount's sb (NULL: no such mount), the
+	 * ZUFS_OP_*, the data bytes moved (READ, WRITE) and 0 or -errno.
+	 */
+	void (*op_begin)(void *ctx);
+	void (*op_end)(void *ctx, struct zus_sb *sb, uint32_t op,
+		       uint64_t bytes, int err);
+	void *op_ctx;
+	/*
 	 * Tests only: one kind of reply is made malformed on purpose, to prove
 	 * the kernel rejects it (-EIO) without harm: "getattr" (a bad mode),
 	 * "lookup" (an out-of-range errno), "readdir" (a record past its end),

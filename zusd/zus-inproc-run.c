@@ -6,7 +6,12 @@
  * xattrs, truncates, a remount that must preserve everything, unlinks, statfs
  * and a final fsck.  Exits non-zero on the first mismatch.
  *
- *   zus-inproc-run [--plugin NAME|PATH] [--mkfs SIZE] [--seed N] IMAGE
+ *   zus-inproc-run [--plugin NAME|PATH] [--mkfs SIZE] [--seed N]
+ *                  [--tier PATH]... [--tier-backend uring|sync] IMAGE
+ *
+ * --tier gives the filesystem its tier device (as zusd's -o tier=PATH: the
+ * tier plugin is loaded and its backend picked, see tier_host.h); with
+ * --mkfs the tier files or devices, which must exist, are formatted too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +30,8 @@
 #include "plugin.h"
 #include "pmem_map.h"
 #include "pmfs2_lib.h"
+#include "pmfs2_tier_format.h"
+#include "tier_host.h"
 
 #define NDIRS	4
 #define NFILES	12
@@ -32,6 +40,7 @@ static const struct zus_fs_type *fst;
 static struct zus_pmem_map map;
 static struct zus_inproc *h;
 static uint64_t seed = 1;
+static struct zusd_tier tier;
 
 struct rfile {
 	char path[128];
@@ -200,7 +209,13 @@ static void verify_all(void)
 
 static void do_mount(const char *image)
 {
-	struct zus_inproc_opts o = { .dev_path = image };
+	struct zus_inproc_opts o = {
+		.dev_path = image,
+		.options = tier.options,
+		.ntier = tier.be ? tier.ndev : 0,
+		.tier = tier.dev,
+		.tier_backend = tier.be,
+	};
 
 	TRY(zus_inproc_mount(fst, &map.pmem, &o, &h));
 }
@@ -208,9 +223,71 @@ static void do_mount(const char *image)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: zus-inproc-run [--plugin NAME|PATH] [--mkfs SIZE[KMG]] [--seed N] IMAGE\n"
-		"  mounts the pmfs2 IMAGE in-process and runs a verifying workload\n");
+		"usage: zus-inproc-run [--plugin NAME|PATH] [--mkfs SIZE[KMG]] [--seed N]\n"
+		"                      [--tier PATH]... [--tier-backend uring|sync] IMAGE\n"
+		"  mounts the pmfs2 IMAGE in-process and runs a verifying workload;\n"
+		"  --tier: its tier device (formatted too with --mkfs: it must exist)\n");
 	exit(2);
+}
+
+/* Append ",KEY=VAL" to the option string *opts. */
+static void opt_add(char **opts, const char *key, const char *val)
+{
+	char *n;
+
+	if (asprintf(&n, "%s%s%s=%s", *opts ? *opts : "", *opts ? "," : "",
+		     key, val) < 0)
+		fail("out of memory");
+	free(*opts);
+	*opts = n;
+}
+
+/* mkfs with tiers: a header on each tier, then the superblock naming them. */
+static void mkfs_tiers(const char *image)
+{
+	uint8_t fs_uuid[16], tier_uuid[ZUSD_TIER_MAX][16];
+	uint64_t tier_size[ZUSD_TIER_MAX];
+	const char *hint[ZUSD_TIER_MAX];
+	struct pmfs2_mkfs_opts mo = { .dev_hint = image, .uuid = fs_uuid };
+	static uint8_t blk[PMFS2_BLOCK_SIZE] __attribute__((aligned(4096)));
+	char err[512];
+
+	EXPECT(getrandom(fs_uuid, sizeof(fs_uuid), 0) == sizeof(fs_uuid),
+	       "getrandom: %s", strerror(errno));
+	for (unsigned int i = 0; i < tier.ndev; i++) {
+		struct stat st;
+
+		EXPECT(stat(tier.dev[i].path, &st) == 0 && S_ISREG(st.st_mode),
+		       "--mkfs --tier %s: the tier must be an existing file",
+		       tier.dev[i].path);
+		EXPECT(st.st_size >= 2 * PMFS2_BLOCK_SIZE, "tier %s is too small",
+		       tier.dev[i].path);
+		EXPECT(getrandom(tier_uuid[i], 16, 0) == 16, "getrandom: %s",
+		       strerror(errno));
+		tier_size[i] = (uint64_t)st.st_size &
+			       ~(uint64_t)(PMFS2_BLOCK_SIZE - 1);
+		hint[i] = tier.dev[i].path;
+	}
+	mo.ntier = tier.ndev;
+	mo.tier_uuid = (const uint8_t (*)[16])tier_uuid;
+	mo.tier_size = tier_size;
+	mo.tier_hint = hint;
+	for (unsigned int i = 0; i < tier.ndev; i++) {
+		struct pmfs2_tier_header hdr;
+		int fd = open(tier.dev[i].path, O_WRONLY | O_CLOEXEC);
+
+		EXPECT(fd >= 0, "%s: %s", tier.dev[i].path, strerror(errno));
+		pmfs2_tier_header_init(&hdr, i + 1, fs_uuid, tier_uuid[i],
+				       tier_size[i], pmfs2_now());
+		memset(blk, 0, sizeof(blk));
+		memcpy(blk, &hdr, sizeof(hdr));
+		EXPECT(pwrite(fd, blk, sizeof(blk), 0) == (ssize_t)sizeof(blk) &&
+		       fsync(fd) == 0, "%s: cannot write the tier header: %s",
+		       tier.dev[i].path, strerror(errno));
+		close(fd);
+	}
+	if (pmfs2_format(&map.pmem, &mo, err, sizeof(err)))
+		fail("mkfs: %s", err);
 }
 
 static uint64_t parse_size(const char *s)
@@ -234,10 +311,13 @@ int main(int argc, char **argv)
 		{ "plugin", required_argument, NULL, 'p' },
 		{ "mkfs", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "tier", required_argument, NULL, 't' },
+		{ "tier-backend", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *plugin = "pmfs2", *image;
+	const char *plugin = "pmfs2", *image, *slash;
+	char *tier_opts = NULL, dir[512] = "";
 	struct zus_loaded_plugin lp;
 	struct zus_statfs sf0, sf1, sf2;
 	struct pmfs2_check_result cr;
@@ -249,9 +329,11 @@ int main(int argc, char **argv)
 	int c, fd;
 	ssize_t n;
 
-	while ((c = getopt_long(argc, argv, "p:m:s:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:m:s:t:b:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': plugin = optarg; break;
+		case 't': opt_add(&tier_opts, "tier", optarg); break;
+		case 'b': opt_add(&tier_opts, "tier_backend", optarg); break;
 		case 'm': mkfs_size = parse_size(optarg); break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		default: usage();
@@ -266,6 +348,16 @@ int main(int argc, char **argv)
 		fail("%s", err);
 	fst = zus_plugin_find_fs(&lp, 1, "pmfs2");
 	EXPECT(fst, "plugin %s serves no pmfs2 fs type", lp.path);
+	slash = strrchr(lp.path, '/');
+	if (slash && (size_t)(slash - lp.path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - lp.path),
+			 lp.path);
+	if (zusd_tier_open(&tier, tier_opts, dir, err, sizeof(err)))
+		fail("%s", err);
+	free(tier_opts);
+	for (unsigned int i = 0; i < tier.ndev; i++)
+		printf("  tier %s via the %s backend%s\n", tier.dev[i].path,
+		       tier.be->name, tier.fell_back ? " (no io_uring)" : "");
 	printf("zus-inproc-run: plugin %s, image %s, seed %" PRIu64 ", flush %s\n",
 	       lp.path, image, seed, zus_pmem_flush_name());
 
@@ -284,9 +376,11 @@ int main(int argc, char **argv)
 		struct pmfs2_mkfs_opts mo = { .dev_hint = image };
 
 		phase("mkfs");
-		if (pmfs2_format(&map.pmem, &mo, err, sizeof(err)))
+		if (tier.ndev)
+			mkfs_tiers(image);
+		else if (pmfs2_format(&map.pmem, &mo, err, sizeof(err)))
 			fail("mkfs: %s", err);
-		done("%" PRIu64 " bytes", map.pmem.size);
+		done("%" PRIu64 " bytes, %u tier(s)", map.pmem.size, tier.ndev);
 	}
 
 	phase("mount");
@@ -577,6 +671,7 @@ int main(int argc, char **argv)
 	     cr.inodes_used, cr.blocks_used);
 
 	zus_pmem_map_close(&map);
+	zusd_tier_release(&tier);
 	zus_plugin_unload(&lp);
 	printf("zus-inproc-run: OK (%.2f s)\n", now() - start);
 	return 0;

@@ -1,14 +1,19 @@
 # Appliance tests: zusd.conf parsing, the statistics counters, the D-Bus
-# service with zufsctl on a private bus, and the systemd units.
+# service with zufsctl on a private bus, the systemd units, and the real
+# zusd run from zusd.conf over FUSE with D-Bus and sd_notify
+# (test_zusd_dbus.sh).
 # zusd/config.h is included as "zusd/config.h": a bare "config.h" is
 # autoconf's
 APPLIANCE_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/zusd
 
 check_PROGRAMS += tests/appliance/test_config tests/appliance/test_stats \
-	tests/appliance/fake-zusd
+	tests/appliance/test_health tests/appliance/fake-zusd
 TESTS += tests/appliance/test_config tests/appliance/test_stats \
-	tests/appliance/test_dbus.sh tests/appliance/test_units.sh
-EXTRA_DIST += tests/appliance/test_dbus.sh tests/appliance/test_units.sh
+	tests/appliance/test_health \
+	tests/appliance/test_dbus.sh tests/appliance/test_units.sh \
+	tests/appliance/test_zusd_dbus.sh
+EXTRA_DIST += tests/appliance/test_dbus.sh tests/appliance/test_units.sh \
+	tests/appliance/test_zusd_dbus.sh
 
 tests_appliance_test_config_SOURCES = tests/appliance/test_config.c
 tests_appliance_test_config_CPPFLAGS = $(APPLIANCE_CPPFLAGS)
@@ -20,6 +25,13 @@ tests_appliance_test_stats_CPPFLAGS = $(APPLIANCE_CPPFLAGS)
 tests_appliance_test_stats_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
 tests_appliance_test_stats_LDADD = zusd/libzusdsvc.la $(CHECK_LIBS) \
 	$(PTHREAD_LIBS)
+
+# zusd's watchdog view of its serving threads
+tests_appliance_test_health_SOURCES = tests/appliance/test_health.c \
+	zusd/health.c zusd/health.h
+tests_appliance_test_health_CPPFLAGS = $(APPLIANCE_CPPFLAGS)
+tests_appliance_test_health_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
+tests_appliance_test_health_LDADD = $(CHECK_LIBS) $(PTHREAD_LIBS)
 
 # the real D-Bus service and stats code over a fake backend
 tests_appliance_fake_zusd_SOURCES = tests/appliance/fake-zusd.c

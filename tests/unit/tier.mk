@@ -55,3 +55,17 @@ bench-tier: tests/bench/tier-host$(EXEEXT)
 	tests/bench/tier-host$(EXEEXT)
 	tests/bench/tier-host$(EXEEXT) --json > tests/bench/tier-host.json
 	@echo "bench: JSON in tests/bench/tier-host.json"
+
+# zusd with a tier over FUSE: mkfs --tier, fill 90 % of pmem + tier, verify
+# across remounts (uring and sync backends), refusals of a missing or
+# foreign tier (needs zusd, the pmfs2 and tier plugins, mkfs and fsck).
+TESTS += tests/unit/test_tier_fuse.sh
+EXTRA_DIST += tests/unit/test_tier_fuse.sh
+
+# the hosts' tier options and backend choice (zusd/tier_host.c)
+check_PROGRAMS += tests/unit/test_tier_host
+TESTS += tests/unit/test_tier_host
+tests_unit_test_tier_host_SOURCES = tests/unit/test_tier_host.c
+tests_unit_test_tier_host_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/zusd
+tests_unit_test_tier_host_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_tier_host_LDADD = zusd/libzushost.la $(CHECK_LIBS)

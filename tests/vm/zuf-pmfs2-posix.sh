@@ -124,6 +124,35 @@ vm_check "after remount: mmap-written bytes intact" python3 -c "
 import os; fd = os.open('$mnt/m', os.O_RDONLY)
 assert os.pread(fd, 11, 4096) == b'dax-mmapped' and os.pread(fd, 9, 8192) == b'via-write'"
 vm_check "final umount" umount "$mnt"
+
+# ---- the same image through the other transport: FUSE, then zuf again --------
+zusd_stop TERM
+vm_check "modprobe fuse" modprobe fuse
+"$ZUSD" --transport=fuse --plugin "$PMFS2_SO" "$pmem" "$mnt" \
+	>"$VM_RESULTS/zusd-fuse.log" 2>&1 &
+fuse_pid=$!
+for _ in $(seq 1 150); do
+	grep -qs " $mnt fuse" /proc/mounts && break
+	kill -0 "$fuse_pid" 2>/dev/null || break
+	sleep 0.1
+done
+vm_check "FUSE transport mounts the image zuf wrote" grep -qs " $mnt fuse" /proc/mounts
+vm_check "FUSE: 8 MiB written over zuf reads back intact" \
+	test "$(sha256sum < "$mnt/data")" = "$sum"
+vm_check "FUSE: mmap-written bytes intact" python3 -c "
+import os; fd = os.open('$mnt/m', os.O_RDONLY)
+assert os.pread(fd, 11, 4096) == b'dax-mmapped' and os.pread(fd, 9, 8192) == b'via-write'"
+vm_check "FUSE: write a file" sh -c "echo from-fuse > '$mnt/from-fuse'"
+vm_check "FUSE: unmount" umount "$mnt"
+fuse_rc=0
+wait "$fuse_pid" || fuse_rc=$?
+vm_check "FUSE: zusd exited cleanly" test "$fuse_rc" -eq 0
+vm_check "zusd over zuf again" zusd_start
+vm_check "mount over zuf again" mount -t pmfs2 "$pmem" "$mnt"
+vm_check "zuf: the file written over FUSE reads back" \
+	test "$(cat "$mnt/from-fuse")" = from-fuse
+vm_check "zuf: 8 MiB data still intact" test "$(sha256sum < "$mnt/data")" = "$sum"
+vm_check "umount after the round trip" umount "$mnt"
 rm -f "$VM_RESULTS/.data"
 
 # ---- fsck, teardown -------------------------------------------------------------

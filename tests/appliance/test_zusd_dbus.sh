@@ -1,0 +1,347 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# test_zusd_dbus.sh - the real zusd as zusd.service runs it: no arguments
+# but -c FILE, everything from zusd.conf, serving a pmfs2 image over FUSE,
+# with org.zufs.Manager1 on a private dbus-daemon (DBUS_SYSTEM_BUS_ADDRESS,
+# the system-bus default-deny policy plus units/org.zufs.Manager1.conf) and
+# systemd's notification socket captured by a small python3 listener:
+#
+#  - READY=1, a readable STATUS= and WATCHDOG=1 pings (WATCHDOG_USEC=2 s);
+#  - zufsctl status and mounts show the mount; I/O on it makes the counters
+#    of zufsctl stats --json grow; zufsctl mount / unmount add and remove a
+#    second mount; zufsctl restart exits with status 75;
+#  - SIGTERM unmounts cleanly (exit 0, STOPPING=1);
+#  - a bad zusd.conf stops zusd with status 1 and "FILE:LINE: reason".
+#
+# Needs root, /dev/fuse, dbus-daemon and python3; exits 77 (skip) without.
+# A trap always unmounts and stops zusd and the bus, whatever failed.
+set -u
+
+fail=0
+log() { printf '%s\n' "$*"; }
+ok() { log "ok - $*"; }
+bad() { log "FAIL - $*"; fail=1; }
+skip() { log "SKIP: $*"; exit 77; }
+hard() { log "ERROR: $*"; exit 99; }
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+for t in dbus-daemon python3; do
+	command -v "$t" >/dev/null 2>&1 || skip "$t not found"
+done
+[ -c /dev/fuse ] || skip "/dev/fuse does not exist (modprobe fuse)"
+( exec 3<>/dev/fuse ) 2>/dev/null || skip "/dev/fuse cannot be opened"
+
+srcdir=${srcdir:-.}
+abs_srcdir=$(cd "$srcdir" && pwd)
+B=$(pwd)
+ZUSD=$B/zusd/zusd
+ZUFSCTL=$B/tools/zufsctl/zufsctl
+MKFS=$B/mkfs/mkfs.pmfs2
+PLUGIN=$B/plugins/pmfs2/.libs/pmfs2.so
+for f in "$ZUSD" "$ZUFSCTL" "$MKFS"; do
+	[ -x "$f" ] || hard "$f is not built"
+done
+[ -f "$PLUGIN" ] || hard "$PLUGIN is not built"
+
+# sanitizer builds: a leak or UB report makes zusd exit non-zero
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/zufs-zusd-dbus.XXXXXX") || hard "mktemp"
+IMG=$T/pmfs2.img
+MNT=$T/mnt
+IMG2=$T/second.img
+MNT2=$T/mnt2
+CONF=$T/zusd.conf
+LOG=$T/zusd.log
+NOTIFY=$T/notify.log
+ZPID=
+BUS_PID=
+LISTEN_PID=
+
+is_mounted() { grep -qs " $MNT fuse" /proc/mounts; }
+is_mounted2() { grep -qs " $MNT2 fuse" /proc/mounts; }
+
+cleanup() {
+	rc=$?
+	if is_mounted; then
+		fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+	fi
+	if is_mounted2; then
+		fusermount3 -u "$MNT2" 2>/dev/null || umount -l "$MNT2" 2>/dev/null
+	fi
+	if [ -n "$ZPID" ] && kill -0 "$ZPID" 2>/dev/null; then
+		kill -TERM "$ZPID" 2>/dev/null
+		sleep 1
+		kill -KILL "$ZPID" 2>/dev/null
+	fi
+	for p in $LISTEN_PID $BUS_PID; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+		for f in "$LOG" "$NOTIFY"; do
+			[ -s "$f" ] && { log "---- $f ----"; cat "$f"; }
+		done
+	fi
+	rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# -- a private system bus with the shipped policy
+cat > "$T/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$T/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <include>$abs_srcdir/units/org.zufs.Manager1.conf</include>
+</busconfig>
+EOF
+dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile \
+	>"$T/bus.log" 2>&1 &
+BUS_PID=$!
+i=0
+while [ ! -S "$T/bus.sock" ]; do
+	i=$((i + 1))
+	[ $i -le 100 ] || { cat "$T/bus.log"; hard "dbus-daemon did not start"; }
+	sleep 0.1
+done
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus.sock
+
+# -- systemd's notification socket: every datagram, one line each
+cat > "$T/listen.py" <<'EOF'
+import os, socket, sys
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+with open(out, "a") as f:
+    while True:
+        msg = s.recv(4096).decode(errors="replace")
+        for line in msg.split("\n"):
+            if line:
+                f.write(line + "\n")
+        f.flush()
+EOF
+python3 "$T/listen.py" "$T/notify.sock" "$NOTIFY" &
+LISTEN_PID=$!
+i=0
+while [ ! -S "$T/notify.sock" ]; do
+	i=$((i + 1))
+	[ $i -le 100 ] || hard "notify listener did not start"
+	sleep 0.1
+done
+
+# -- the filesystem and zusd.conf
+mkdir "$MNT" "$MNT2" || hard "mkdir"
+for img in "$IMG" "$IMG2"; do
+	truncate -s 64M "$img" || hard "truncate"
+	"$MKFS" "$img" >"$T/mkfs.log" 2>&1 || { cat "$T/mkfs.log"; hard "mkfs"; }
+done
+cat > "$CONF" <<EOF
+[zusd]
+plugins = $PLUGIN
+transport = fuse
+threads_per_cpu = 1
+
+[mount.test]
+device = $IMG
+mountpoint = $MNT
+type = pmfs2
+EOF
+
+# $1: what for.  Starts zusd as zusd.service would, waits for the mount.
+start_zusd() {
+	: >"$LOG"
+	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=2000000 \
+		"$ZUSD" -c "$CONF" >>"$LOG" 2>&1 &
+	ZPID=$!
+	i=0
+	while ! is_mounted || ! grep -q '^READY=1$' "$NOTIFY"; do
+		if ! kill -0 "$ZPID" 2>/dev/null; then
+			wait "$ZPID"
+			log "zusd exited ($?) before mounting"
+			exit 1
+		fi
+		i=$((i + 1))
+		[ $i -le 300 ] || { log "no mount and READY=1 within 30 s ($1)"; exit 1; }
+		sleep 0.1
+	done
+	ok "zusd -c zusd.conf mounted $MNT and sent READY=1 ($1)"
+}
+
+# $1: expected exit status, $2: what
+wait_zusd() {
+	wait "$ZPID"
+	st=$?
+	ZPID=
+	[ "$st" = "$1" ] && ok "$2: exit status $st" ||
+		bad "$2: exit status $st, expected $1"
+	if grep -E 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$LOG"; then
+		bad "$2: sanitizer report in zusd's log"
+	fi
+	is_mounted && bad "$2: $MNT still mounted" || ok "$2: $MNT unmounted"
+}
+
+# $1: name, then a python3 expression over d (the JSON of file $2)
+json_check() {
+	if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($3) else 1)" "$2"; then
+		ok "$1"
+	else
+		bad "$1"; cat "$2"
+	fi
+}
+
+start_zusd "first start"
+
+# -- zufsctl on the bus
+i=0
+until "$ZUFSCTL" status >"$T/status" 2>&1; do
+	i=$((i + 1))
+	[ $i -le 100 ] || break
+	sleep 0.1
+done
+grep -q 'running' "$T/status" && ok "zufsctl status: running" ||
+	{ bad "zufsctl status"; cat "$T/status"; }
+grep -q 'transport: fuse' "$T/status" && ok "zufsctl status: transport fuse" ||
+	{ bad "zufsctl status: transport"; cat "$T/status"; }
+"$ZUFSCTL" status --json >"$T/status.json" 2>&1
+json_check "zufsctl status --json: running, 1 mount" "$T/status.json" \
+	"d['state'] == 'running' and d['transport'] == 'fuse' and d['mounts'] == 1"
+"$ZUFSCTL" mounts >"$T/mounts" 2>&1
+grep -q "$MNT" "$T/mounts" && ok "zufsctl mounts shows $MNT" ||
+	{ bad "zufsctl mounts"; cat "$T/mounts"; }
+"$ZUFSCTL" mounts --json >"$T/mounts.json" 2>&1
+json_check "zufsctl mounts --json: device, mountpoint, type" "$T/mounts.json" \
+	"len(d) == 1 and d[0]['mountpoint'] == '$MNT' and d[0]['fstype'] == 'pmfs2' and d[0]['device'] == '$(realpath "$IMG")'"
+
+# -- I/O makes the counters grow
+"$ZUFSCTL" stats --json "$MNT" >"$T/stats0.json" 2>&1 ||
+	{ bad "zufsctl stats --json (before)"; cat "$T/stats0.json"; }
+dd if=/dev/urandom of="$MNT/file" bs=64k count=16 conv=fsync 2>/dev/null ||
+	bad "write to $MNT"
+mkdir "$MNT/dir" && ls -l "$MNT" >/dev/null || bad "mkdir/ls on $MNT"
+echo 3 > /proc/sys/vm/drop_caches 2>/dev/null
+cat "$MNT/file" >/dev/null || bad "read from $MNT"
+"$ZUFSCTL" stats --json "$MNT" >"$T/stats1.json" 2>&1 ||
+	{ bad "zufsctl stats --json (after)"; cat "$T/stats1.json"; }
+python3 - "$T/stats0.json" "$T/stats1.json" <<'EOF' && ok "stats --json: write, mkdir and read counts and bytes grew" || bad "stats --json did not grow"
+import json, sys
+def ops(p):
+    d = json.load(open(p))
+    return d["mounts"][0]["operations"]
+a, b = ops(sys.argv[1]), ops(sys.argv[2])
+def get(o, op, k):
+    return o.get(op, {}).get(k, 0)
+checks = [
+    get(b, "write", "count") > get(a, "write", "count"),
+    get(b, "write", "bytes") >= get(a, "write", "bytes") + 1024 * 1024,
+    get(b, "mkdir", "count") == get(a, "mkdir", "count") + 1,
+    get(b, "read", "count") > get(a, "read", "count"),
+    get(b, "read", "bytes") > get(a, "read", "bytes"),
+    get(b, "write", "errors") == 0,
+]
+print("write", get(b, "write", "count"), "bytes", get(b, "write", "bytes"),
+      "read", get(b, "read", "count"), "mkdir", get(b, "mkdir", "count"))
+sys.exit(0 if all(checks) else 1)
+EOF
+"$ZUFSCTL" stats --json >"$T/stats-all.json" 2>&1
+json_check "stats --json (all mounts) lists $MNT" "$T/stats-all.json" \
+	"[m['mountpoint'] for m in d['mounts']] == ['$MNT']"
+
+# -- zufsctl mount / unmount (FUSE: zusd mounts itself)
+if "$ZUFSCTL" mount "$IMG2" "$MNT2" -t pmfs2 >"$T/mount.out" 2>&1; then
+	ok "zufsctl mount $MNT2"
+else
+	bad "zufsctl mount"; cat "$T/mount.out"
+fi
+is_mounted2 && ok "$MNT2 is mounted" || bad "$MNT2 is not mounted"
+echo hello >"$MNT2/hello" && [ "$(cat "$MNT2/hello")" = hello ] &&
+	ok "I/O on $MNT2" || bad "I/O on $MNT2"
+"$ZUFSCTL" mounts --json >"$T/mounts2.json" 2>&1
+json_check "zufsctl mounts --json: two mounts" "$T/mounts2.json" \
+	"sorted(m['mountpoint'] for m in d) == sorted(['$MNT', '$MNT2'])"
+sleep 0.6
+grep -q '^STATUS=serving 2 mounts over fuse' "$NOTIFY" &&
+	ok "STATUS=serving 2 mounts over fuse" ||
+	bad "no STATUS=serving 2 mounts over fuse"
+if "$ZUFSCTL" unmount "$MNT2" >"$T/unmount.out" 2>&1; then
+	ok "zufsctl unmount $MNT2"
+else
+	bad "zufsctl unmount"; cat "$T/unmount.out"
+fi
+is_mounted2 && bad "$MNT2 still mounted" || ok "$MNT2 unmounted"
+"$ZUFSCTL" mounts --json >"$T/mounts3.json" 2>&1
+json_check "zufsctl mounts --json: one mount again" "$T/mounts3.json" \
+	"[m['mountpoint'] for m in d] == ['$MNT']"
+if "$ZUFSCTL" mount "$T/no-such.img" "$MNT2" -t pmfs2 >"$T/mount.err" 2>&1; then
+	bad "zufsctl mount of a missing device succeeded"
+else
+	ok "zufsctl mount of a missing device fails"
+fi
+is_mounted2 && bad "$MNT2 mounted from a missing device"
+
+# -- systemd notifications: READY, STATUS, WATCHDOG (every 0.5 s for 2 s)
+sleep 2.5
+grep -q '^STATUS=serving 1 mount over fuse' "$NOTIFY" &&
+	ok "STATUS=serving 1 mount over fuse" ||
+	bad "no STATUS=serving 1 mount over fuse"
+n=$(grep -c '^WATCHDOG=1$' "$NOTIFY")
+[ "$n" -ge 2 ] && ok "WATCHDOG=1 pings ($n)" || bad "WATCHDOG=1 pings: $n"
+
+# -- SIGTERM: unmount, STOPPING=1, exit 0
+kill -TERM "$ZPID"
+wait_zusd 0 "SIGTERM"
+grep -q '^STOPPING=1$' "$NOTIFY" && ok "STOPPING=1" || bad "no STOPPING=1"
+grep -q 'unmounted cleanly' "$LOG" && ok "unmounted cleanly" ||
+	bad "no clean unmount in the log"
+
+# -- zufsctl restart: zusd unmounts and exits 75 (systemd restarts it)
+: >"$NOTIFY"
+start_zusd "second start"
+i=0
+until "$ZUFSCTL" restart >"$T/restart" 2>&1; do
+	i=$((i + 1))
+	[ $i -le 50 ] || { bad "zufsctl restart"; cat "$T/restart"; break; }
+	sleep 0.1
+done
+wait_zusd 75 "zufsctl restart"
+
+# -- a bad zusd.conf: exit 1 with FILE:LINE: reason, nothing mounted
+printf '[zusd]\ntransport = fuse\nno_such_key = 1\n' >"$T/bad.conf"
+"$ZUSD" -c "$T/bad.conf" >"$T/bad.out" 2>"$T/bad.err"
+st=$?
+[ $st -eq 1 ] && ok "bad zusd.conf: exit status 1" ||
+	bad "bad zusd.conf: exit status $st"
+grep -q "^zusd: $T/bad.conf:3: " "$T/bad.err" &&
+	ok "bad zusd.conf: FILE:LINE: reason on stderr" ||
+	{ bad "bad zusd.conf: message"; cat "$T/bad.err"; }
+"$ZUSD" -c "$T/missing.conf" >/dev/null 2>"$T/missing.err"
+st=$?
+[ $st -eq 1 ] && ok "missing -c file: exit status 1" ||
+	bad "missing -c file: exit status $st"
+
+[ $fail -eq 0 ] && log "all passed"
+exit $fail
