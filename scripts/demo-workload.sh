@@ -14,7 +14,7 @@ done_step() {
 	printf '%4d.%03d s  %s\n' $((ms / 1000)) $((ms % 1000)) "${1:-}"
 }
 
-src=/usr/include
+src=${DEMO_SRC:-/usr/include}
 step "copy $src ($(du -sh "$src" | cut -f1))"
 cp -a "$src" "$work/include"
 done_step "$(find "$work/include" -type f | wc -l) files"

@@ -4,19 +4,23 @@
 # and give the user a pmfs2 mount: an interactive shell in it on a terminal,
 # else a verifying demo workload.
 #
-#   scripts/main-job.sh [--demo] [--image FILE] [--mountpoint DIR]
+#   scripts/main-job.sh [--demo] [--vm] [--image FILE] [--mountpoint DIR]
 #
 # Transport: zuf (kernel module) where zuf.ko loads and a /dev/pmem* exists;
 # otherwise FUSE on this host with an emulated pmem file (no VM needed).
+# --vm: where zuf.ko cannot load here, boot a qemu VM with Debian's 6.1
+# kernel and emulated pmem and run the demo over zuf inside it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 image=/var/tmp/zufs-pmem0.img
 mnt=/mnt/pmfs2
 demo=no
+vm=no
 [ -t 0 ] && [ -t 1 ] || demo=yes
 while [ $# -gt 0 ]; do
 	case $1 in
 	--demo) demo=yes ;;
+	--vm) vm=yes ;;
 	--image) image=$2; shift ;;
 	--mountpoint) mnt=$2; shift ;;
 	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -26,7 +30,12 @@ while [ $# -gt 0 ]; do
 done
 
 cd "$top"
-scripts/install-deps.sh
+if [ "$vm" = yes ]; then
+	scripts/install-deps.sh --vm
+	tests/vm/install-deps.sh >/dev/null
+else
+	scripts/install-deps.sh
+fi
 ./autogen.sh >/dev/null
 mkdir -p build-main
 cd build-main
@@ -49,6 +58,17 @@ echo "== pmfs2 through the in-process host (the plugin driven directly, no kerne
 "$top/build-main/zusd/zus-inproc-run" --plugin /usr/local/lib/zufs/pmfs2.so \
 	--mkfs 256M /var/tmp/zufs-inproc.img
 rm -f /var/tmp/zufs-inproc.img
+
+if [ "$vm" = yes ]; then
+	[ -f "$top/build-main/kmod/zuf.ko" ] ||
+		{ echo "main-job: zuf.ko was not built (no kernel headers?)" >&2; exit 1; }
+	echo "== booting a qemu VM (TCG, Debian $(ls /usr/src | sed -n 's/linux-headers-\(.*-amd64\)/\1/p' | tail -n1)) with emulated pmem"
+	VM_SRCDIR=$top VM_BUILDDIR=$top/build-main \
+	VM_WORKDIR=$top/build-main/tests/vm/work \
+		"$top/tests/vm/run-vm.sh" --verbose --timeout 900 \
+		"$top/tests/vm/zuf-main-job.sh"
+	exit
+fi
 
 transport=fuse
 why=""
@@ -74,6 +94,7 @@ if [ "$transport" = zuf ]; then
 	dev=$pmem
 else
 	echo "== transport: fuse — $why"
+	echo "   (for the kernel transport in a VM with emulated pmem: scripts/main-job.sh --vm)"
 	echo "== emulated pmem: $image (1 GiB sparse file)"
 	rm -f "$image"
 	truncate -s 1G "$image"

@@ -48,8 +48,10 @@ busybox=$(command -v busybox || true)
 if ldd "$busybox" >/dev/null 2>&1; then
 	die "$busybox is dynamically linked; install busybox-static"
 fi
+# list once: `busybox --list | grep -q` races under pipefail (SIGPIPE)
+applets=$("$busybox" --list)
 for a in sh mount insmod switch_root poweroff mkdir cat sleep; do
-	"$busybox" --list | grep -qx "$a" || die "busybox lacks applet '$a'"
+	grep -qx "$a" <<<"$applets" || die "busybox lacks applet '$a'"
 done
 for t in cpio gzip; do
 	command -v $t >/dev/null || die "$t not found (apt-get install $t)"
