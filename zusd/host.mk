@@ -2,7 +2,7 @@
 # Linked by zusd (kernel and FUSE transports) and by the tests.
 noinst_LTLIBRARIES += zusd/libzushost.la
 zusd_libzushost_la_SOURCES = \
-	zusd/plugin.c zusd/plugin.h \
+	zusd/plugin.c zusd/plugin.h zusd/errmsg.h \
 	zusd/pmem_map.c zusd/pmem_map.h \
 	zusd/tier_host.c zusd/tier_host.h \
 	zusd/inproc.c zusd/inproc.h

@@ -11,24 +11,11 @@
 #include <unistd.h>
 
 #include "plugin.h"
+#include "errmsg.h"
 
 #ifndef PLUGINDIR
 #define PLUGINDIR "/usr/local/lib/zufs"
 #endif
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Try dir/name.so: 0 and *path set if it exists, else -ENOENT. */
 static int try_dir(const char *dir, size_t dirlen, const char *name,
@@ -81,19 +68,19 @@ int zus_plugin_load(const char *name_or_path, struct zus_loaded_plugin *out,
 
 	memset(out, 0, sizeof(*out));
 	if (!name_or_path || !*name_or_path) {
-		set_err(err, errlen, "plugin: empty plugin name");
+		zus_set_err(err, errlen, "plugin: empty plugin name");
 		return -EINVAL;
 	}
 	if (strchr(name_or_path, '/')) {
 		path = strdup(name_or_path);
 		if (!path) {
-			set_err(err, errlen, "plugin: out of memory");
+			zus_set_err(err, errlen, "plugin: out of memory");
 			return -ENOMEM;
 		}
 	} else {
 		ret = find_plugin(name_or_path, &path);
 		if (ret) {
-			set_err(err, errlen,
+			zus_set_err(err, errlen,
 				"plugin %s: %s.so not found in ZUS_PLUGIN_PATH (%s) nor in %s",
 				name_or_path, name_or_path,
 				getenv("ZUS_PLUGIN_PATH") ?: "unset", PLUGINDIR);
@@ -106,28 +93,28 @@ int zus_plugin_load(const char *name_or_path, struct zus_loaded_plugin *out,
 	if (!h) {
 		const char *e = dlerror();
 
-		set_err(err, errlen, "plugin %s: cannot load: %s", path,
+		zus_set_err(err, errlen, "plugin %s: cannot load: %s", path,
 			e ? e : "unknown dlopen error");
 		ret = access(path, F_OK) ? -ENOENT : -ENOEXEC;
 		goto fail;
 	}
 	pl = dlsym(h, ZUS_PLUGIN_SYMBOL);
 	if (!pl) {
-		set_err(err, errlen,
+		zus_set_err(err, errlen,
 			"plugin %s: no symbol '%s': not a zufs plugin", path,
 			ZUS_PLUGIN_SYMBOL);
 		ret = -ENOEXEC;
 		goto fail_close;
 	}
 	if (pl->abi_version != ZUS_PLUGIN_ABI_VERSION) {
-		set_err(err, errlen,
+		zus_set_err(err, errlen,
 			"plugin %s: ABI version %u, this host speaks %u: rebuild the plugin against this zufs",
 			path, pl->abi_version, ZUS_PLUGIN_ABI_VERSION);
 		ret = -EPROTO;
 		goto fail_close;
 	}
 	if (!pl->fs_types && !pl->tier_backends) {
-		set_err(err, errlen, "plugin %s: serves no fs type and no tier backend",
+		zus_set_err(err, errlen, "plugin %s: serves no fs type and no tier backend",
 			path);
 		ret = -ENOEXEC;
 		goto fail_close;
@@ -137,7 +124,7 @@ int zus_plugin_load(const char *name_or_path, struct zus_loaded_plugin *out,
 		if (ret) {
 			if (ret > 0)
 				ret = -ret;
-			set_err(err, errlen, "plugin %s (%s): init failed: %s",
+			zus_set_err(err, errlen, "plugin %s (%s): init failed: %s",
 				path, pl->name ? pl->name : "?", strerror(-ret));
 			goto fail_close;
 		}

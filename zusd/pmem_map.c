@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pmem_map.h"
+#include "errmsg.h"
 
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
@@ -21,20 +22,6 @@
 #ifndef MAP_SYNC
 #define MAP_SYNC 0x80000
 #endif
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Map fd whole: MAP_SYNC first (real DAX), then plain MAP_SHARED. */
 static int map_fd(struct zus_pmem_map *m, uint64_t size, const char *what,
@@ -44,7 +31,7 @@ static int map_fd(struct zus_pmem_map *m, uint64_t size, const char *what,
 	void *p;
 
 	if (size != (size_t)size) {
-		set_err(err, errlen, "%s: too large to map", what);
+		zus_set_err(err, errlen, "%s: too large to map", what);
 		return -EFBIG;
 	}
 	p = mmap(NULL, size, prot, MAP_SHARED_VALIDATE | MAP_SYNC, m->fd, 0);
@@ -55,7 +42,7 @@ static int map_fd(struct zus_pmem_map *m, uint64_t size, const char *what,
 		if (p == MAP_FAILED) {
 			int e = errno;
 
-			set_err(err, errlen, "%s: mmap of %llu bytes failed: %s",
+			zus_set_err(err, errlen, "%s: mmap of %llu bytes failed: %s",
 				what, (unsigned long long)size, strerror(e));
 			return -e;
 		}
@@ -81,20 +68,20 @@ int zus_pmem_map_open(const char *path, bool readonly, struct zus_pmem_map *m,
 	m->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (m->fd < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot open: %s", path,
+		zus_set_err(err, errlen, "%s: cannot open: %s", path,
 			strerror(-ret));
 		return ret;
 	}
 	if (fstat(m->fd, &st)) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot stat: %s", path,
+		zus_set_err(err, errlen, "%s: cannot stat: %s", path,
 			strerror(-ret));
 		goto fail;
 	}
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(m->fd, BLKGETSIZE64, &size)) {
 			ret = -errno;
-			set_err(err, errlen, "%s: BLKGETSIZE64: %s", path,
+			zus_set_err(err, errlen, "%s: BLKGETSIZE64: %s", path,
 				strerror(-ret));
 			goto fail;
 		}
@@ -102,13 +89,13 @@ int zus_pmem_map_open(const char *path, bool readonly, struct zus_pmem_map *m,
 	} else if (S_ISREG(st.st_mode)) {
 		size = (uint64_t)st.st_size;
 	} else {
-		set_err(err, errlen,
+		zus_set_err(err, errlen,
 			"%s: not a regular file or a block device", path);
 		ret = -ENODEV;
 		goto fail;
 	}
 	if (size < 2 * 4096) {
-		set_err(err, errlen, "%s: too small (%llu bytes) to hold a filesystem",
+		zus_set_err(err, errlen, "%s: too small (%llu bytes) to hold a filesystem",
 			path, (unsigned long long)size);
 		ret = -ENOSPC;
 		goto fail;
@@ -132,12 +119,12 @@ int zus_pmem_map_memfd(uint64_t size, struct zus_pmem_map *m, char *err,
 	m->fd = memfd_create("zus-pmem", MFD_CLOEXEC);
 	if (m->fd < 0) {
 		ret = -errno;
-		set_err(err, errlen, "memfd_create: %s", strerror(-ret));
+		zus_set_err(err, errlen, "memfd_create: %s", strerror(-ret));
 		return ret;
 	}
 	if (ftruncate(m->fd, (off_t)size)) {
 		ret = -errno;
-		set_err(err, errlen, "memfd: cannot size to %llu bytes: %s",
+		zus_set_err(err, errlen, "memfd: cannot size to %llu bytes: %s",
 			(unsigned long long)size, strerror(-ret));
 		goto fail;
 	}

@@ -9,20 +9,7 @@
 #include <string.h>
 
 #include "tier_host.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "errmsg.h"
 
 /* Append s (len bytes) to the comma separated list *rest. */
 static int rest_add(char **rest, size_t *used, const char *s, size_t len)
@@ -51,18 +38,18 @@ static int add_paths(struct zusd_tier *t, const char *v, size_t len,
 		size_t n = colon ? (size_t)(colon - v) : (size_t)(end - v);
 
 		if (!n) {
-			set_err(err, errlen,
+			zus_set_err(err, errlen,
 				"mount option tier=: empty path (tier=PATH, repeatable, or tier=PATH:PATH)");
 			return -EINVAL;
 		}
 		if (t->ndev >= ZUSD_TIER_MAX) {
-			set_err(err, errlen, "more than %d tier devices given",
+			zus_set_err(err, errlen, "more than %d tier devices given",
 				ZUSD_TIER_MAX);
 			return -E2BIG;
 		}
 		t->paths[t->ndev] = strndup(v, n);
 		if (!t->paths[t->ndev]) {
-			set_err(err, errlen, "out of memory");
+			zus_set_err(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
 		t->dev[t->ndev].fd = -1;	/* the backend opens it O_DIRECT */
@@ -93,33 +80,33 @@ static int parse(struct zusd_tier *t, const char *opts, char *err,
 			free(t->backend_name);
 			t->backend_name = strndup(p + 13, len - 13);
 			if (!t->backend_name) {
-				set_err(err, errlen, "out of memory");
+				zus_set_err(err, errlen, "out of memory");
 				return -ENOMEM;
 			}
 			if (!*t->backend_name) {
-				set_err(err, errlen,
+				zus_set_err(err, errlen,
 					"mount option tier_backend=: empty name (%s or %s)",
 					ZUSD_TIER_DEF_BACKEND, ZUSD_TIER_FALLBACK);
 				return -EINVAL;
 			}
 		} else if (len == 4 && !strncmp(p, "tier", 4)) {
-			set_err(err, errlen,
+			zus_set_err(err, errlen,
 				"mount option tier needs a path: tier=PATH");
 			return -EINVAL;
 		} else if (len == 5 && !strncmp(p, "tier=", 5)) {
-			set_err(err, errlen,
+			zus_set_err(err, errlen,
 				"mount option tier=: empty path (tier=PATH)");
 			return -EINVAL;
 		} else if (len) {
 			if (rest_add(&t->options, &used, p, len)) {
-				set_err(err, errlen, "out of memory");
+				zus_set_err(err, errlen, "out of memory");
 				return -ENOMEM;
 			}
 		}
 		p = comma ? comma + 1 : NULL;
 	}
 	if (t->backend_name && !t->ndev) {
-		set_err(err, errlen,
+		zus_set_err(err, errlen,
 			"tier_backend=%s given without a tier device (tier=PATH)",
 			t->backend_name);
 		return -EINVAL;
@@ -138,17 +125,17 @@ static int load_plugin(struct zusd_tier *t, const char *plugin_dir,
 	if (ret == -ENOENT && plugin_dir && *plugin_dir) {
 		if (asprintf(&path, "%s/%s.so", plugin_dir,
 			     ZUSD_TIER_PLUGIN) < 0) {
-			set_err(err, errlen, "out of memory");
+			zus_set_err(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
 		ret = zus_plugin_load(path, &t->lp, err, errlen);
 		free(path);
 		if (ret == -ENOENT)
-			set_err(err, errlen,
+			zus_set_err(err, errlen,
 				"tier devices given but the tier plugin is not installed: %s (nor in %s); set ZUS_PLUGIN_PATH",
 				first, plugin_dir);
 	} else if (ret) {
-		set_err(err, errlen, "%s", first);
+		zus_set_err(err, errlen, "%s", first);
 	}
 	if (ret)
 		return ret;
@@ -186,7 +173,7 @@ static int pick_backend(struct zusd_tier *t, char *err, size_t errlen)
 	if (t->backend_name) {
 		be = zus_plugin_find_tier(&t->lp, 1, t->backend_name);
 		if (!be) {
-			set_err(err, errlen,
+			zus_set_err(err, errlen,
 				"tier_backend=%s: the tier plugin %s has no such backend (%s or %s)",
 				t->backend_name, plugin_name(t),
 				ZUSD_TIER_DEF_BACKEND, ZUSD_TIER_FALLBACK);
@@ -209,13 +196,13 @@ static int pick_backend(struct zusd_tier *t, char *err, size_t errlen)
 		return 0;
 	}
 	if (!be && !fb) {
-		set_err(err, errlen,
+		zus_set_err(err, errlen,
 			"the tier plugin %s offers neither the %s nor the %s backend",
 			plugin_name(t), ZUSD_TIER_DEF_BACKEND, ZUSD_TIER_FALLBACK);
 		return -ENOENT;
 	}
 	ret = fb ? ret2 : ret;
-	set_err(err, errlen, "tier %s: cannot open it: %s%s", t->dev[0].path,
+	zus_set_err(err, errlen, "tier %s: cannot open it: %s%s", t->dev[0].path,
 		strerror(-ret),
 		ret == -ENOENT ? " (give the device or file the filesystem was made with: mkfs --tier PATH)" :
 		ret == -ENODEV ? " (a tier must be a block device or a regular file)" :

@@ -27,6 +27,7 @@
 
 #include <zufs/zufs_api.h>
 #include "zuf_transport.h"
+#include "errmsg.h"
 
 #define ZT_MAX_MOUNTS	64
 
@@ -99,20 +100,6 @@ static void zt_sb_log(struct zus_sb *sb, int prio, const char *msg)
 
 	zt_log(m ? m->zt : NULL, prio, "%s (%s): %s",
 	       m && m->type ? m->type->name : "?", sb->dev_path, msg);
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 uint64_t zuf_transport_type_features(const struct zus_fs_type *t)
@@ -1123,7 +1110,7 @@ static int zt_open_control(struct zuf_transport *zt, char *err,
 	if (zt->main_fd < 0 && errno == ENOENT) {
 		/* zuf-root not mounted yet: mount it */
 		if (mount("nodev", root, "zuf", 0, NULL) < 0 && errno != EBUSY) {
-			set_err(err, errlen,
+			zus_set_err(err, errlen,
 				"zuf: cannot mount zuf-root on %s: %s (is zuf.ko loaded? modprobe zuf)",
 				root, strerror(errno));
 			return -errno;
@@ -1133,7 +1120,7 @@ static int zt_open_control(struct zuf_transport *zt, char *err,
 	if (zt->main_fd < 0) {
 		int e = errno;
 
-		set_err(err, errlen, "zuf: cannot open %s: %s", zt->control,
+		zus_set_err(err, errlen, "zuf: cannot open %s: %s", zt->control,
 			strerror(e));
 		return -e;
 	}
@@ -1150,7 +1137,7 @@ int zuf_transport_start(const struct zus_fs_type *const *types,
 
 	*out = NULL;
 	if (!types || !*types) {
-		set_err(err, errlen, "zuf: no filesystem type to serve");
+		zus_set_err(err, errlen, "zuf: no filesystem type to serve");
 		return -EINVAL;
 	}
 	zt = calloc(1, sizeof(*zt));
@@ -1162,7 +1149,7 @@ int zuf_transport_start(const struct zus_fs_type *const *types,
 	if (zt->opts.evil) {
 		zt->evil = zuf_transport_evil_mode(zt->opts.evil);
 		if (zt->evil < 0) {
-			set_err(err, errlen, "zuf: unknown test mode %s",
+			zus_set_err(err, errlen, "zuf: unknown test mode %s",
 				zt->opts.evil);
 			ret = -EINVAL;
 			goto fail;
@@ -1180,7 +1167,7 @@ int zuf_transport_start(const struct zus_fs_type *const *types,
 		goto fail;
 	ret = zt_handshake(zt, zt->main_fd);
 	if (ret) {
-		set_err(err, errlen, "zuf: handshake: %s%s", strerror(-ret),
+		zus_set_err(err, errlen, "zuf: handshake: %s%s", strerror(-ret),
 			ret == -EPROTO ? " (zusd and zuf.ko ABI versions differ)" : "");
 		goto fail;
 	}
@@ -1189,7 +1176,7 @@ int zuf_transport_start(const struct zus_fs_type *const *types,
 
 		if (!(*t)->name || strlen((*t)->name) >= ZUFS_FSTYPE_MAX ||
 		    !(*t)->ops || !(*t)->ops->mount || !(*t)->ops->root_ino) {
-			set_err(err, errlen, "zuf: fs type %s: bad name or ops",
+			zus_set_err(err, errlen, "zuf: fs type %s: bad name or ops",
 				(*t)->name ? (*t)->name : "(null)");
 			ret = -EINVAL;
 			goto fail;
@@ -1203,7 +1190,7 @@ int zuf_transport_start(const struct zus_fs_type *const *types,
 						  ZUFS_FEATURE_DAX_MMAP);
 		if (ioctl(zt->main_fd, ZU_IOC_REGISTER_FS, &r) < 0) {
 			ret = -errno;
-			set_err(err, errlen, "zuf: register %s: %s%s", r.fstype,
+			zus_set_err(err, errlen, "zuf: register %s: %s%s", r.fstype,
 				strerror(errno),
 				errno == EBUSY ? " (a kernel filesystem has that name)" : "");
 			goto fail;
@@ -1237,7 +1224,7 @@ int zuf_transport_start(const struct zus_fs_type *const *types,
 		ret = pthread_create(&t->tid, NULL, zt_thread_main, t);
 		if (ret) {
 			ret = -ret;
-			set_err(err, errlen, "zuf: thread: %s", strerror(-ret));
+			zus_set_err(err, errlen, "zuf: thread: %s", strerror(-ret));
 			goto fail;
 		}
 		t->started = true;

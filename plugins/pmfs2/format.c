@@ -18,20 +18,6 @@
 /* Largest block number we accept in any geometry field (48-bit pointers). */
 #define PMFS2_MAX_BLOCKS	(1ull << 48)
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void fill_random(void *buf, size_t len)
 {
 	uint8_t *p = buf;
@@ -63,52 +49,52 @@ int pmfs2_super_validate(const struct pmfs2_super *s, uint64_t dev_size,
 	uint32_t unknown;
 
 	if (s->magic != PMFS2_SUPER_MAGIC) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"no pmfs2 superblock (bad magic 0x%llx): not a pmfs2 filesystem, or it was overwritten; create one with mkfs.pmfs2",
 			(unsigned long long)s->magic);
 		return -EINVAL;
 	}
 	if (pmfs2_super_csum(s) != s->csum) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"superblock checksum mismatch (stored 0x%08x, computed 0x%08x): %s",
 			s->csum, pmfs2_super_csum(s), FSCK_HINT);
 		return -EUCLEAN;
 	}
 	if (s->version_major > PMFS2_VERSION_MAJOR) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"pmfs2 format version %u.%u is newer than this software supports (%u.x): upgrade zufs",
 			s->version_major, s->version_minor,
 			PMFS2_VERSION_MAJOR);
 		return -EOPNOTSUPP;
 	}
 	if (s->version_major != PMFS2_VERSION_MAJOR) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"superblock has invalid format version %u.%u: %s",
 			s->version_major, s->version_minor, FSCK_HINT);
 		return -EUCLEAN;
 	}
 	unknown = s->feature_incompat & ~PMFS2_FEATURE_INCOMPAT_SUPP;
 	if (unknown) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"filesystem uses unknown incompatible features 0x%x: upgrade zufs",
 			unknown);
 		return -EOPNOTSUPP;
 	}
 	if (s->block_size != PMFS2_BLOCK_SIZE ||
 	    s->inode_size != PMFS2_INODE_SIZE) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"superblock block size %u / inode size %u unsupported (expected %u / %u): %s",
 			s->block_size, s->inode_size, PMFS2_BLOCK_SIZE,
 			PMFS2_INODE_SIZE, FSCK_HINT);
 		return -EUCLEAN;
 	}
 	if (s->root_ino != PMFS2_ROOT_INO) {
-		set_err(err, errlen, "superblock root inode %u is not %u: %s",
+		pmfs2_set_err(err, errlen, "superblock root inode %u is not %u: %s",
 			s->root_ino, PMFS2_ROOT_INO, FSCK_HINT);
 		return -EUCLEAN;
 	}
 	if (s->total_blocks > dev_blocks) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"filesystem is %llu blocks but the device has only %llu: the image is truncated or the wrong device; restore the whole device",
 			(unsigned long long)s->total_blocks,
 			(unsigned long long)dev_blocks);
@@ -122,7 +108,7 @@ int pmfs2_super_validate(const struct pmfs2_super *s, uint64_t dev_size,
 	    s->itable_start >= PMFS2_MAX_BLOCKS ||
 	    s->itable_blocks < 1 || s->itable_blocks >= PMFS2_MAX_BLOCKS ||
 	    s->data_start >= PMFS2_MAX_BLOCKS) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"superblock geometry out of range (journal %llu+%llu, inode table %llu+%llu, data %llu, total %llu): %s",
 			(unsigned long long)s->journal_start,
 			(unsigned long long)s->journal_blocks,
@@ -136,7 +122,7 @@ int pmfs2_super_validate(const struct pmfs2_super *s, uint64_t dev_size,
 	iend = s->itable_start + s->itable_blocks;
 	if (s->itable_start < jend || s->data_start < iend ||
 	    s->data_start >= s->total_blocks) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"superblock regions overlap or exceed the filesystem (journal %llu..%llu, inode table %llu..%llu, data %llu..%llu): %s",
 			(unsigned long long)s->journal_start,
 			(unsigned long long)jend,
@@ -148,31 +134,31 @@ int pmfs2_super_validate(const struct pmfs2_super *s, uint64_t dev_size,
 	}
 	if (s->inode_count != s->itable_blocks * PMFS2_INODES_PER_BLOCK ||
 	    s->inode_count <= PMFS2_ROOT_INO) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"superblock inode count %llu does not match the inode table (%llu blocks): %s",
 			(unsigned long long)s->inode_count,
 			(unsigned long long)s->itable_blocks, FSCK_HINT);
 		return -EUCLEAN;
 	}
 	if (s->state < PMFS2_STATE_CLEAN || s->state > PMFS2_STATE_ERROR) {
-		set_err(err, errlen, "superblock state %u is invalid: %s",
+		pmfs2_set_err(err, errlen, "superblock state %u is invalid: %s",
 			s->state, FSCK_HINT);
 		return -EUCLEAN;
 	}
 	if (memchr(s->label, 0, sizeof(s->label)) == NULL) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"superblock label is not NUL-terminated: %s", FSCK_HINT);
 		return -EUCLEAN;
 	}
 	if (s->ndevs < 1 || s->ndevs > PMFS2_MAX_DEVS) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"superblock device table has %u entries (1..%u allowed): %s",
 			s->ndevs, PMFS2_MAX_DEVS, FSCK_HINT);
 		return -EUCLEAN;
 	}
 	if (s->devs[0].role != PMFS2_DEV_PMEM ||
 	    s->devs[0].size >> PMFS2_BLOCK_SHIFT != s->total_blocks) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"device table entry 0 is not this pmem device (role %u, %llu bytes for %llu blocks): %s",
 			s->devs[0].role, (unsigned long long)s->devs[0].size,
 			(unsigned long long)s->total_blocks, FSCK_HINT);
@@ -182,7 +168,7 @@ int pmfs2_super_validate(const struct pmfs2_super *s, uint64_t dev_size,
 		if (s->devs[i].role != PMFS2_DEV_TIER ||
 		    s->devs[i].size < PMFS2_BLOCK_SIZE ||
 		    (s->devs[i].size >> PMFS2_BLOCK_SHIFT) >= PMFS2_MAX_BLOCKS) {
-			set_err(err, errlen,
+			pmfs2_set_err(err, errlen,
 				"device table entry %u is invalid (role %u, %llu bytes): %s",
 				i, s->devs[i].role,
 				(unsigned long long)s->devs[i].size,
@@ -191,7 +177,7 @@ int pmfs2_super_validate(const struct pmfs2_super *s, uint64_t dev_size,
 		}
 	}
 	if (s->ndevs > 1 && !(s->feature_incompat & PMFS2_FEATURE_INCOMPAT_TIER)) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"device table lists %u tier devices but the tier feature is off: %s",
 			s->ndevs - 1, FSCK_HINT);
 		return -EUCLEAN;
@@ -209,7 +195,7 @@ int pmfs2_super_load(const struct zus_pmem *pm, struct pmfs2_super *out,
 		*used_backup = false;
 	if (!pm || !pm->base ||
 	    pm->size < (PMFS2_SB_BACKUP_BLOCK + 1) * (uint64_t)PMFS2_BLOCK_SIZE) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"device too small to hold a pmfs2 filesystem (%llu bytes)",
 			pm ? (unsigned long long)pm->size : 0ull);
 		return -EINVAL;
@@ -278,20 +264,20 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 	if (!o)
 		o = &defaults;
 	if (!pm || !pm->base) {
-		set_err(err, errlen, "no device mapped");
+		pmfs2_set_err(err, errlen, "no device mapped");
 		return -EINVAL;
 	}
 	total = pm->size >> PMFS2_BLOCK_SHIFT;
 	min_blocks = 2 + PMFS2_MIN_JOURNAL_BLOCKS + 1 + 16;
 	if (total < min_blocks) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"device too small: %llu bytes, pmfs2 needs at least %llu KiB",
 			(unsigned long long)pm->size,
 			(unsigned long long)min_blocks * PMFS2_BLOCK_SIZE / 1024);
 		return -EINVAL;
 	}
 	if (total >= PMFS2_MAX_BLOCKS) {
-		set_err(err, errlen, "device too large: at most %llu blocks",
+		pmfs2_set_err(err, errlen, "device too large: at most %llu blocks",
 			(unsigned long long)PMFS2_MAX_BLOCKS - 1);
 		return -EINVAL;
 	}
@@ -307,7 +293,7 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 	}
 	if (jblocks < PMFS2_MIN_JOURNAL_BLOCKS ||
 	    jblocks > total - min_blocks + PMFS2_MIN_JOURNAL_BLOCKS) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"journal of %llu blocks does not fit: use %u..%llu blocks",
 			(unsigned long long)jblocks, PMFS2_MIN_JOURNAL_BLOCKS,
 			(unsigned long long)(total - min_blocks +
@@ -329,7 +315,7 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 	if (!o->inodes && iblocks > total - 2 - jblocks - 16)
 		iblocks = total - 2 - jblocks - 16;
 	if (iblocks > total - 2 - jblocks - 16 || o->inodes >= PMFS2_MAX_BLOCKS) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"%llu inodes do not fit on this device with a %llu-block journal: use at most %llu inodes",
 			(unsigned long long)inodes, (unsigned long long)jblocks,
 			(unsigned long long)((total - 2 - jblocks - 16) *
@@ -337,12 +323,12 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 		return -EINVAL;
 	}
 	if (o->label && strlen(o->label) >= PMFS2_LABEL_MAX) {
-		set_err(err, errlen, "label \"%s\" is too long: at most %d bytes",
+		pmfs2_set_err(err, errlen, "label \"%s\" is too long: at most %d bytes",
 			o->label, PMFS2_LABEL_MAX - 1);
 		return -EINVAL;
 	}
 	if (o->ntier > PMFS2_MAX_DEVS - 1) {
-		set_err(err, errlen, "too many tier devices (%u): at most %d",
+		pmfs2_set_err(err, errlen, "too many tier devices (%u): at most %d",
 			o->ntier, PMFS2_MAX_DEVS - 1);
 		return -EINVAL;
 	}
@@ -350,7 +336,7 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 		if (!o->tier_uuid || !o->tier_size ||
 		    o->tier_size[i] < PMFS2_BLOCK_SIZE ||
 		    (o->tier_size[i] >> PMFS2_BLOCK_SHIFT) >= PMFS2_MAX_BLOCKS) {
-			set_err(err, errlen,
+			pmfs2_set_err(err, errlen,
 				"tier device %u: missing identity or size out of range (%llu bytes)",
 				i, o->tier_size ?
 				(unsigned long long)o->tier_size[i] : 0ull);

@@ -5,12 +5,25 @@
  * block maps.  Nothing read from pmem is trusted.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
 #include <nmmintrin.h>
 
 #include "pmfs2_lib.h"
+
+void pmfs2_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
 
 /* ---- crc32c -------------------------------------------------------- */
 

@@ -22,6 +22,10 @@
 #define EUCLEAN 117
 #endif
 
+/* Write a one-line message into err (the (err, errlen) convention). */
+void pmfs2_set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* crc32c (Castagnoli), seed and final xor by the caller: use ~0 and ~. */
 uint32_t pmfs2_crc32c(uint32_t crc, const void *buf, size_t len);
 uint32_t pmfs2_super_csum(const struct pmfs2_super *s);

@@ -20,20 +20,6 @@
 
 #include "pmfs2_lib.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Bytes a record of `len` data bytes takes in the journal. */
 static inline uint64_t jrec_span(uint32_t len)
 {
@@ -154,13 +140,13 @@ int pmfs2_journal_recover(const struct zus_pmem *pm,
 	if (!pm || !s || s->total_blocks > pm->size >> PMFS2_BLOCK_SHIFT ||
 	    s->journal_start + s->journal_blocks > s->total_blocks ||
 	    s->journal_blocks < 1) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"journal recovery needs a validated superblock for this device");
 		return -EINVAL;
 	}
 	jh = pmfs2_block(pm, s->journal_start);
 	if (jh->magic != PMFS2_JOURNAL_MAGIC) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"journal head at block %llu has bad magic 0x%llx: run fsck.pmfs2 -y on the device",
 			(unsigned long long)s->journal_start,
 			(unsigned long long)jh->magic);
@@ -224,7 +210,7 @@ int pmfs2_journal_recover(const struct zus_pmem *pm,
 
 			if (!n) {
 				free(recs);
-				set_err(err, errlen,
+				pmfs2_set_err(err, errlen,
 					"out of memory while recovering the journal");
 				return -ENOMEM;
 			}
@@ -274,7 +260,7 @@ int pmfs2_journal_recover(const struct zus_pmem *pm,
 	zus_pmem_persist(pm, &jh->active_tid, sizeof(jh->active_tid));
 
 	if (bad) {
-		set_err(err, errlen,
+		pmfs2_set_err(err, errlen,
 			"journal transaction %llu: %s at journal byte %llu (the %u valid records before it were rolled back): run fsck.pmfs2 -y on the device",
 			(unsigned long long)active, bad,
 			(unsigned long long)bad_at, info->undone + info->zeroed);
