@@ -236,7 +236,7 @@ END_TEST
 START_TEST(real_plugin)
 {
 	const char *b = getenv("ZUFS_BUILDDIR");
-	char *path = tmp_path, opts[128], dir[1024];
+	char *path = tmp_path, opts[1200], dir[1024];
 	int fd;
 
 	/* make check runs in the top build directory */
