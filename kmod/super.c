@@ -656,10 +656,57 @@ void zuf_unregister_all_fs(void)
 
 /* ---- zuf-root: mount -t zuf nodev /sys/fs/zuf ------------------------ */
 
+/* "state": the server, the channels and every mount, one per line. */
+static int zuf_state_show(struct seq_file *m, void *v)
+{
+	struct zuf_root *zr = zuf_root;
+	struct zuf_sb_info *sbi;
+	unsigned int nservers;
+	u64 gen, granted;
+
+	spin_lock(&zr->lock);
+	nservers = zr->nservers;
+	gen = zr->server_gen;
+	granted = zr->granted;
+	spin_unlock(&zr->lock);
+
+	seq_printf(m, "abi %d.%d\n", ZUFS_MAJOR_VERSION, ZUFS_MINOR_VERSION);
+	seq_printf(m, "server %s\n", nservers ? "attached" : "none");
+	seq_printf(m, "server_fds %u\n", nservers);
+	seq_printf(m, "server_gen %llu\n", gen);
+	seq_printf(m, "features %#llx\n", granted);
+	seq_printf(m, "channels %u\n", zr->nchans);
+	mutex_lock(&zuf_sbs_lock);
+	list_for_each_entry(sbi, &zuf_sbs, list)
+		seq_printf(m, "mount %llu %s %s %s\n", sbi->sb_id,
+			   sbi->zft->name, sbi->dev_path ?: "none",
+			   READ_ONCE(sbi->attached_gen) == gen && nservers ?
+			   "served" : "waiting");
+	mutex_unlock(&zuf_sbs_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(zuf_state);
+
+/* "filesystems": the types servers have registered, one per line. */
+static int zuf_filesystems_show(struct seq_file *m, void *v)
+{
+	struct zuf_fs_type *zft;
+
+	mutex_lock(&zuf_fs_lock);
+	list_for_each_entry(zft, &zuf_fs_types, list)
+		seq_printf(m, "%s features=%#llx magic=%#x\n", zft->name,
+			   zft->features, zft->magic);
+	mutex_unlock(&zuf_fs_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(zuf_filesystems);
+
 static int zuf_root_fill_super(struct super_block *sb, struct fs_context *fc)
 {
 	static const struct tree_descr files[] = {
 		[2] = { ZUFS_CONTROL_FILE, &zuf_control_fops, 0600 },
+		[3] = { "state", &zuf_state_fops, 0400 },
+		[4] = { "filesystems", &zuf_filesystems_fops, 0400 },
 		{ "" },
 	};
 

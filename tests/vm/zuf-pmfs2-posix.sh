@@ -29,6 +29,16 @@ mountpoint -q "$mnt" || vm_die "pmfs2 is not mounted"
 vm_check "mountinfo: pmfs2 on $pmem" \
 	test "$(findmnt -n -o FSTYPE,SOURCE "$mnt" | tr -s ' ')" = "pmfs2 $pmem"
 
+# ---- zuf-root: root-only state and registered types ---------------------------
+vm_check "zuf-root state is root-only (0400)" test "$(stat -c %a /sys/fs/zuf/state)" = 400
+vm_check "zuf-root state refuses a non-root reader" \
+	fails_with "Permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups cat /sys/fs/zuf/state
+vm_check "zuf-root state: server attached" grep -qx "server attached" /sys/fs/zuf/state
+vm_check "zuf-root state: the mount is served" \
+	grep -qE "^mount [0-9]+ pmfs2 $pmem served$" /sys/fs/zuf/state
+vm_check "zuf-root filesystems lists pmfs2" grep -qE "^pmfs2 features=" /sys/fs/zuf/filesystems
+cp /sys/fs/zuf/state "$VM_RESULTS/zuf-state.txt"
+
 # ---- direct mode: files are DAX ----------------------------------------------
 vm_check "write a small file" sh -c "echo probe > '$mnt/probe'"
 vm_check "read it back" test "$(cat "$mnt/probe" 2>&1)" = probe
@@ -109,6 +119,8 @@ sum=$(sha256sum < "$VM_RESULTS/.data")
 zusd_stop TERM
 # (findmnt reads mountinfo: no call into the filesystem, which would wait)
 vm_check "zusd stopped: still mounted" test "$(findmnt -n -o FSTYPE "$mnt")" = pmfs2
+vm_check "zuf-root state: no server, the mount waits" sh -c \
+	"grep -qx 'server none' /sys/fs/zuf/state && grep -qE '^mount [0-9]+ pmfs2 .* waiting$' /sys/fs/zuf/state"
 ZUSD_TRANSPORT=auto
 vm_check "zusd --transport=auto restarted" zusd_start
 ZUSD_TRANSPORT=zuf
