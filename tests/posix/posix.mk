@@ -4,6 +4,6 @@ check_PROGRAMS += tests/posix/posix-test
 tests_posix_posix_test_SOURCES = tests/posix/posix_test.c
 
 TESTS += tests/posix/test_posix_fuse.sh
-EXTRA_DIST += tests/posix/test_posix_fuse.sh
+EXTRA_DIST += tests/lib/fuse-test.sh tests/posix/test_posix_fuse.sh
 AM_TESTS_ENVIRONMENT += \
 	ZUFS_BUILDDIR='$(abs_top_builddir)'; export ZUFS_BUILDDIR;

@@ -24,9 +24,8 @@ POSIX_TEST=$B/tests/posix/posix-test
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export UBSAN_OPTIONS
 
-skip() { echo "SKIP: $*"; exit 77; }
-die() { echo "FAIL: $*"; exit 1; }
-hard() { echo "ERROR: $*"; exit 99; }
+# shellcheck source=tests/lib/fuse-test.sh
+. "$(dirname "$0")/../lib/fuse-test.sh"
 
 for f in "$ZUSD" "$MKFS" "$FSCK" "$POSIX_TEST"; do
 	[ -x "$f" ] || hard "$f is not built (run make in $B)"
@@ -34,15 +33,7 @@ done
 [ -f "$PLUGIN" ] || hard "$PLUGIN is not built (run make in $B)"
 
 # FUSE must be usable: the device, and a way to unmount.
-[ -c /dev/fuse ] || skip "/dev/fuse does not exist (modprobe fuse)"
-( exec 3<>/dev/fuse ) 2>/dev/null || skip "/dev/fuse cannot be opened by uid $(id -u)"
-if command -v fusermount3 >/dev/null 2>&1; then
-	UNMOUNT="fusermount3 -u"
-elif [ "$(id -u)" = 0 ]; then
-	UNMOUNT="umount"
-else
-	skip "fusermount3 is not installed (apt-get install fuse3)"
-fi
+fuse_require
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/zufs-posix-fuse.XXXXXX") || hard "mktemp failed"
 IMG=$T/pmfs2.img
@@ -50,23 +41,9 @@ MNT=$T/mnt
 LOG=$T/zusd.log
 ZPID=
 
-is_mounted() { grep -qs " $MNT fuse" /proc/mounts; }
-
 cleanup() {
 	rc=$?
-	if is_mounted; then
-		$UNMOUNT "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null ||
-			fusermount3 -uz "$MNT" 2>/dev/null
-	fi
-	if [ -n "$ZPID" ] && kill -0 "$ZPID" 2>/dev/null; then
-		kill -TERM "$ZPID" 2>/dev/null
-		sleep 1
-		kill -KILL "$ZPID" 2>/dev/null
-	fi
-	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -s "$LOG" ]; then
-		echo "---- zusd log ----"
-		cat "$LOG"
-	fi
+	fuse_cleanup $rc
 	rm -rf "$T"
 	exit $rc
 }
@@ -77,25 +54,7 @@ mount_fs() {
 	: >"$LOG"
 	"$ZUSD" --transport=fuse --plugin "$PLUGIN" "$IMG" "$MNT" >>"$LOG" 2>&1 &
 	ZPID=$!
-	i=0
-	while ! is_mounted; do
-		kill -0 "$ZPID" 2>/dev/null || { wait "$ZPID"; die "zusd exited ($?) before mounting"; }
-		i=$((i + 1))
-		[ $i -le 200 ] || die "mount did not appear within 20 s"
-		sleep 0.1
-	done
-}
-
-# Unmount and wait for zusd: its exit status says whether umount synced.
-unmount_fs() {
-	$UNMOUNT "$MNT" || die "$UNMOUNT $MNT failed"
-	wait "$ZPID"
-	st=$?
-	ZPID=
-	[ $st -eq 0 ] || die "zusd exited with status $st after unmount"
-	grep -E 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$LOG" &&
-		die "sanitizer report in zusd log"
-	return 0
+	wait_mounted 20
 }
 
 mkdir "$MNT" || hard "mkdir $MNT"

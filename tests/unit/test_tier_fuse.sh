@@ -36,9 +36,8 @@ PMEM_MB=24
 TIER_MB=276
 FILE_MB=4
 
-skip() { echo "SKIP: $*"; exit 77; }
-die() { echo "FAIL: $*"; exit 1; }
-hard() { echo "ERROR: $*"; exit 99; }
+# shellcheck source=tests/lib/fuse-test.sh
+. "$(dirname "$0")/../lib/fuse-test.sh"
 
 for f in "$ZUSD" "$MKFS" "$FSCK" "$INPROC"; do
 	[ -x "$f" ] || hard "$f is not built (run make in $B)"
@@ -47,15 +46,7 @@ for f in "$PLUGIN" "$TIERPLUGIN"; do
 	[ -f "$f" ] || hard "$f is not built (run make in $B)"
 done
 
-[ -c /dev/fuse ] || skip "/dev/fuse does not exist (modprobe fuse)"
-( exec 3<>/dev/fuse ) 2>/dev/null || skip "/dev/fuse cannot be opened by uid $(id -u)"
-if command -v fusermount3 >/dev/null 2>&1; then
-	UNMOUNT="fusermount3 -u"
-elif [ "$(id -u)" = 0 ]; then
-	UNMOUNT="umount"
-else
-	skip "fusermount3 is not installed (apt-get install fuse3)"
-fi
+fuse_require
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/zufs-tier-fuse.XXXXXX") || hard "mktemp failed"
 IMG=$T/pmem.img
@@ -67,58 +58,21 @@ LOG=$T/zusd.log
 ZPID=
 START=$(date +%s)
 
-is_mounted() { grep -qs " $MNT fuse" /proc/mounts; }
-
 cleanup() {
 	rc=$?
-	if is_mounted; then
-		$UNMOUNT "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null ||
-			fusermount3 -uz "$MNT" 2>/dev/null
-	fi
-	if [ -n "$ZPID" ] && kill -0 "$ZPID" 2>/dev/null; then
-		kill -TERM "$ZPID" 2>/dev/null
-		sleep 1
-		kill -KILL "$ZPID" 2>/dev/null
-	fi
-	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -s "$LOG" ]; then
-		echo "---- zusd log ----"
-		cat "$LOG"
-	fi
+	fuse_cleanup $rc
 	rm -rf "$T"
 	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-no_sanitizer_report() {
-	if grep -E 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$1"; then
-		die "sanitizer report in zusd log"
-	fi
-}
-
 # mount_fs OPTIONS: serve $IMG on $MNT in the background
 mount_fs() {
 	: >"$LOG"
 	"$ZUSD" --transport=fuse --plugin "$PLUGIN" -o "$1" "$IMG" "$MNT" >>"$LOG" 2>&1 &
 	ZPID=$!
-	i=0
-	while ! is_mounted; do
-		kill -0 "$ZPID" 2>/dev/null || { wait "$ZPID"; die "zusd exited ($?) before mounting"; }
-		i=$((i + 1))
-		[ $i -le 300 ] || die "mount did not appear within 30 s"
-		sleep 0.1
-	done
-}
-
-# Unmount and wait for zusd: its exit status says whether umount synced.
-unmount_fs() {
-	$UNMOUNT "$MNT" || die "$UNMOUNT $MNT failed"
-	wait "$ZPID"
-	st=$?
-	ZPID=
-	[ $st -eq 0 ] || die "zusd exited with status $st after unmount"
-	no_sanitizer_report "$LOG"
-	return 0
+	wait_mounted 30
 }
 
 # refuse NAME OPTIONS: the mount must fail (zusd exits non-zero without

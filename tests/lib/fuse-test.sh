@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# fuse-test.sh - sourced by the shell tests that serve pmfs2 with
+# `zusd --transport=fuse`: verdict helpers, the FUSE probe, waiting for the
+# mount, unmounting with zusd's exit status, sanitizer reports, cleanup.
+# The caller sets MNT (mountpoint), LOG (zusd's log) and ZPID (zusd's pid).
+
+skip() { echo "SKIP: $*"; exit 77; }
+die() { echo "FAIL: $*"; exit 1; }
+hard() { echo "ERROR: $*"; exit 99; }
+
+# Skip unless FUSE is usable here; sets UNMOUNT.
+fuse_require() {
+	[ -c /dev/fuse ] || skip "/dev/fuse does not exist (modprobe fuse)"
+	( exec 3<>/dev/fuse ) 2>/dev/null || skip "/dev/fuse cannot be opened by uid $(id -u)"
+	if command -v fusermount3 >/dev/null 2>&1; then
+		UNMOUNT="fusermount3 -u"
+	elif [ "$(id -u)" = 0 ]; then
+		UNMOUNT="umount"
+	else
+		skip "fusermount3 is not installed (apt-get install fuse3)"
+	fi
+}
+
+is_mounted() { grep -qs " $MNT fuse" /proc/mounts; }
+
+no_sanitizer_report() {
+	if grep -E 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$1"; then
+		die "sanitizer report in zusd log"
+	fi
+}
+
+# wait_mounted SECONDS: until $MNT is mounted, or fail when zusd exits first.
+wait_mounted() {
+	i=0
+	while ! is_mounted; do
+		kill -0 "$ZPID" 2>/dev/null || { wait "$ZPID"; die "zusd exited ($?) before mounting"; }
+		i=$((i + 1))
+		[ $i -le $(($1 * 10)) ] || die "mount did not appear within $1 s"
+		sleep 0.1
+	done
+}
+
+# Unmount and wait for zusd: its exit status says whether umount synced.
+unmount_fs() {
+	$UNMOUNT "$MNT" || die "$UNMOUNT $MNT failed"
+	wait "$ZPID"
+	st=$?
+	ZPID=
+	[ $st -eq 0 ] || die "zusd exited with status $st after unmount"
+	no_sanitizer_report "$LOG"
+	return 0
+}
+
+# For the EXIT trap: unmount, stop zusd, show its log after a failure.
+fuse_cleanup() {
+	if is_mounted; then
+		$UNMOUNT "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null ||
+			fusermount3 -uz "$MNT" 2>/dev/null
+	fi
+	if [ -n "$ZPID" ] && kill -0 "$ZPID" 2>/dev/null; then
+		kill -TERM "$ZPID" 2>/dev/null
+		sleep 1
+		kill -KILL "$ZPID" 2>/dev/null
+	fi
+	if [ "$1" -ne 0 ] && [ "$1" -ne 77 ] && [ -s "$LOG" ]; then
+		echo "---- zusd log ----"
+		cat "$LOG"
+	fi
+}
