@@ -20,14 +20,32 @@
 #include <linux/pagemap.h>
 #include <linux/writeback.h>
 #include <linux/mman.h>
+#include <linux/delay.h>
 
 #include "zuf.h"
 
 /* ---- the per-inode extent cache -------------------------------------- */
 
-/* A cached extent containing @pos; for a write it must be allocated. */
+static bool zuf_ext_on_pmem(const struct zufs_extent *e)
+{
+	return e->pmem_off != ZUFS_EXTENT_HOLE &&
+	       e->pmem_off != ZUFS_EXTENT_MAPPED;
+}
+
+/* Done with a pmem extent from the cache (see zuf_inode_info.ext_users). */
+static void zuf_ext_put(struct zuf_inode_info *zi)
+{
+	if (atomic_dec_and_test(&zi->ext_users))
+		wake_up_var(&zi->ext_users);
+}
+
+/*
+ * A cached extent containing @pos; for a write it must be on pmem.  A pmem
+ * extent is returned with a use counted (*held): taken under ext_lock, so
+ * an invalidation either dropped it first or waits for the use to end.
+ */
 static bool zuf_ext_find(struct zuf_inode_info *zi, u64 pos, bool write,
-			 struct zufs_extent *out)
+			 struct zufs_extent *out, bool *held)
 {
 	bool found = false;
 	u32 i;
@@ -38,14 +56,38 @@ static bool zuf_ext_find(struct zuf_inode_info *zi, u64 pos, bool write,
 
 		if (pos < e->file_off || pos - e->file_off >= e->len)
 			continue;
-		if (write && e->pmem_off == ZUFS_EXTENT_HOLE)
+		if (write && !zuf_ext_on_pmem(e))
 			break;
 		*out = *e;
 		found = true;
+		if (zuf_ext_on_pmem(e)) {
+			atomic_inc(&zi->ext_users);
+			*held = true;
+		}
 		break;
 	}
 	spin_unlock(&zi->ext_lock);
 	return found;
+}
+
+/* Bytes from @pos that the cache knows to be off pmem (0: not known). */
+static u64 zuf_ext_mapped_len(struct zuf_inode_info *zi, u64 pos)
+{
+	u64 len = 0;
+	u32 i;
+
+	spin_lock(&zi->ext_lock);
+	for (i = 0; zi->ext && i < zi->ext_n; i++) {
+		struct zufs_extent *e = &zi->ext[i];
+
+		if (pos < e->file_off || pos - e->file_off >= e->len)
+			continue;
+		if (e->pmem_off == ZUFS_EXTENT_MAPPED)
+			len = e->file_off + e->len - pos;
+		break;
+	}
+	spin_unlock(&zi->ext_lock);
+	return len;
 }
 
 void zuf_ext_invalidate(struct inode *inode, u64 off, u64 len)
@@ -58,6 +100,8 @@ void zuf_ext_invalidate(struct inode *inode, u64 off, u64 len)
 		end = U64_MAX;
 	spin_lock(&zi->ext_lock);
 	zi->ext_gen++;
+	zi->inv[zi->ext_gen % ZUF_INV_RING].lo = off;
+	zi->inv[zi->ext_gen % ZUF_INV_RING].hi = end;
 	for (i = 0; zi->ext && i < zi->ext_n; i++) {
 		struct zufs_extent *e = &zi->ext[i];
 
@@ -69,11 +113,32 @@ void zuf_ext_invalidate(struct inode *inode, u64 off, u64 len)
 	spin_unlock(&zi->ext_lock);
 }
 
+/*
+ * Did no invalidation since @gen touch [lo, hi)?  Then a reply asked for
+ * before them still holds (the server invalidates after it stops handing
+ * out an extent).  ext_lock held.
+ */
+static bool zuf_ext_gen_ok(struct zuf_inode_info *zi, u64 gen, u64 lo, u64 hi)
+{
+	u64 g;
+
+	if (zi->ext_gen - gen > ZUF_INV_RING)
+		return false;
+	for (g = gen + 1; g <= zi->ext_gen; g++)
+		if (zi->inv[g % ZUF_INV_RING].lo < hi &&
+		    zi->inv[g % ZUF_INV_RING].hi > lo)
+			return false;
+	return true;
+}
+
 struct zuf_ge_ctx {
 	struct inode *inode;
 	u64 pos;
-	bool write;
+	u32 flags;		/* ZUFS_GE_* asked */
 	u64 gen;
+	/* out: the extent at pos, if usable (pmem: with a use counted) */
+	struct zufs_extent first;
+	bool got, held;
 };
 
 /* Check the extents of a GET_EXTENTS reply in place and cache them. */
@@ -83,10 +148,13 @@ static int zuf_ge_parse(struct zuf_call *call, const void *buf)
 	struct zuf_ge_ctx *ctx = call->priv;
 	struct inode *inode = ctx->inode;
 	struct zuf_inode_info *zi = ZUF_I(inode);
-	struct zuf_pmem *pm = ZUF_SB(inode->i_sb)->pmem;
+	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
+	struct zuf_pmem *pm = sbi->pmem;
 	struct zufs_extent got[ZUFS_MAX_EXTENTS];
 	u32 n = READ_ONCE(ge->n), i, k, keep;
 	u64 prev_end = 0, lo, hi;
+	bool mapped_ok = (sbi->features & ZUFS_FEATURE_EXT_MAPPED) &&
+			 (sbi->features & ZUFS_FEATURE_MAP);
 
 	BUILD_BUG_ON(ZUF_EXT_CACHE < ZUFS_MAX_EXTENTS);
 	if (!n || n > ZUFS_MAX_EXTENTS)
@@ -94,22 +162,26 @@ static int zuf_ge_parse(struct zuf_call *call, const void *buf)
 				     inode->i_ino, n);
 	for (i = 0; i < n; i++) {
 		struct zufs_extent *e = &got[i];
-		bool hole;
+		bool hole, mapped;
 
 		memcpy(e, &ge->ext[i], sizeof(*e));
 		hole = e->pmem_off == ZUFS_EXTENT_HOLE;
+		mapped = e->pmem_off == ZUFS_EXTENT_MAPPED;
 		if (!e->len || !PAGE_ALIGNED(e->file_off) ||
 		    !PAGE_ALIGNED(e->len) ||
 		    e->file_off + e->len < e->file_off ||
 		    e->file_off + e->len > (u64)inode->i_sb->s_maxbytes + PAGE_SIZE ||
 		    (i && e->file_off < prev_end) ||
-		    (!hole && (!PAGE_ALIGNED(e->pmem_off) ||
-			       e->pmem_off >= pm->size ||
-			       e->len > pm->size - e->pmem_off)))
+		    (mapped && !mapped_ok) ||
+		    (!hole && !mapped && (!PAGE_ALIGNED(e->pmem_off) ||
+					  e->pmem_off >= pm->size ||
+					  e->len > pm->size - e->pmem_off)))
 			goto bad;
+		/* a write gets pmem (or, refused a promotion, map mode) */
 		if (!i && (ctx->pos < e->file_off ||
 			   ctx->pos - e->file_off >= e->len ||
-			   (ctx->write && hole)))
+			   ((ctx->flags & ZUFS_GE_WRITE) && hole) ||
+			   ((ctx->flags & ZUFS_GE_PROMOTE) && mapped)))
 			goto bad;
 		prev_end = e->file_off + e->len;
 	}
@@ -118,18 +190,30 @@ static int zuf_ge_parse(struct zuf_call *call, const void *buf)
 	lo = got[0].file_off;
 	hi = prev_end;
 	spin_lock(&zi->ext_lock);
-	if (zi->ext && zi->ext_gen == ctx->gen) {
-		for (i = 0, k = 0; i < zi->ext_n; i++) {
+	if (zuf_ext_gen_ok(zi, ctx->gen, lo, hi)) {
+		ctx->first = got[0];
+		ctx->got = true;
+		if (zuf_ext_on_pmem(&got[0])) {
+			atomic_inc(&zi->ext_users);
+			ctx->held = true;
+		}
+		for (i = 0, k = 0; zi->ext && i < zi->ext_n; i++) {
 			struct zufs_extent *e = &zi->ext[i];
 
 			if (e->file_off < hi && e->file_off + e->len > lo)
 				continue;
 			zi->ext[k++] = *e;
 		}
-		keep = min_t(u32, k, ZUF_EXT_CACHE - n);
-		memmove(zi->ext + n, zi->ext, keep * sizeof(*zi->ext));
-		memcpy(zi->ext, got, n * sizeof(*zi->ext));
-		zi->ext_n = n + keep;
+		if (zi->ext) {
+			keep = min_t(u32, k, ZUF_EXT_CACHE - n);
+			memmove(zi->ext + n, zi->ext, keep * sizeof(*zi->ext));
+			memcpy(zi->ext, got, n * sizeof(*zi->ext));
+			zi->ext_n = n + keep;
+		}
+	} else if (got[0].pmem_off == ZUFS_EXTENT_MAPPED) {
+		/* no address in it: usable even if already stale */
+		ctx->first = got[0];
+		ctx->got = true;
 	}
 	spin_unlock(&zi->ext_lock);
 	return 0;
@@ -158,11 +242,12 @@ static void zuf_ext_alloc(struct zuf_inode_info *zi)
 	kfree(ext);
 }
 
-static int zuf_get_extents(struct inode *inode, u64 pos, u64 len, bool write)
+/* Ask the server; ctx->got: ctx->first is the extent at pos, usable. */
+static int zuf_get_extents(struct inode *inode, u64 pos, u64 len, u32 flags,
+			   struct zuf_ge_ctx *ctx)
 {
 	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
 	struct zuf_inode_info *zi = ZUF_I(inode);
-	struct zuf_ge_ctx ctx = { .inode = inode, .pos = pos, .write = write };
 	struct zuf_call call = {};
 	struct {
 		struct zufs_hdr hdr;
@@ -170,18 +255,23 @@ static int zuf_get_extents(struct inode *inode, u64 pos, u64 len, bool write)
 		u32 flags, n;
 		u64 size;
 	} ge;
+	int ret;
 
 	BUILD_BUG_ON(sizeof(ge) != offsetof(struct zufs_get_extents, ext));
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->inode = inode;
+	ctx->pos = pos;
+	ctx->flags = flags;
 	zuf_ext_alloc(zi);
 	spin_lock(&zi->ext_lock);
-	ctx.gen = zi->ext_gen;
+	ctx->gen = zi->ext_gen;
 	spin_unlock(&zi->ext_lock);
 
 	zuf_hdr_init(&ge.hdr, ZUFS_OP_GET_EXTENTS, sbi);
 	ge.ino = inode->i_ino;
 	ge.offset = pos;
 	ge.len = len;
-	ge.flags = write ? ZUFS_GE_WRITE : 0;
+	ge.flags = flags;
 	ge.n = 0;
 	ge.size = 0;
 	call.sbi = sbi;
@@ -189,8 +279,15 @@ static int zuf_get_extents(struct inode *inode, u64 pos, u64 len, bool write)
 	call.in_len = sizeof(ge);
 	call.out_len = sizeof(ge);
 	call.parse = zuf_ge_parse;
-	call.priv = &ctx;
-	return zuf_dispatch(&call);
+	call.priv = ctx;
+	ret = zuf_dispatch(&call);
+	if (ret && ctx->held) {
+		/* parsed, then failed after all */
+		zuf_ext_put(zi);
+		ctx->held = false;
+		ctx->got = false;
+	}
+	return ret;
 }
 
 /* How much to ask about at pos: at least length, up to the window or EOF. */
@@ -208,24 +305,36 @@ static u64 zuf_ge_window(struct inode *inode, loff_t pos, loff_t length)
 	return want;
 }
 
-static int zuf_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
-			   unsigned int flags, struct iomap *iomap,
-			   struct iomap *srcmap)
+/*
+ * The extent at pos, for an iomap of flags: from the cache or the server.
+ * Off-pmem (MAPPED) data: a read or write gets -ZUF_EMAPPED and its caller
+ * serves the range in map mode; a write first asks the server to bring
+ * the data back (ZUFS_GE_WRITE promotes) and falls back only if it will
+ * not; a fault, which must map pmem, asks with ZUFS_GE_PROMOTE.
+ *
+ * A fault runs under the DAX entry lock and invalidate_lock, which
+ * ZU_IOC_INVALIDATE waits for, so there it must not ask the server (which
+ * may be the one invalidating): !may_ask gives -ZUF_ERETRY when the cache
+ * cannot answer, and zuf_fault_fill() asks outside those locks.
+ */
+static int zuf_ext_lookup(struct inode *inode, loff_t pos, loff_t length,
+			  unsigned int flags, bool may_ask,
+			  struct zufs_extent *e, bool *held, bool *fresh)
 {
-	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
+	struct zuf_inode_info *zi = ZUF_I(inode);
 	bool write = flags & (IOMAP_WRITE | IOMAP_ZERO);
+	bool fault = flags & IOMAP_FAULT;
 	loff_t isize = i_size_read(inode);
-	struct zufs_extent e;
-	bool fresh = false, looked = false, extend;
+	struct zuf_ge_ctx ctx;
+	bool looked = false, promote = false, extend;
 	int tries, ret;
 
-	if (!sbi->pmem)
-		return -EIO;
+	*fresh = false;
 	/*
 	 * A fault never extends the file (the DAX code checked pos against
 	 * i_size): do not make the server guard a write past EOF for it.
 	 */
-	if ((flags & IOMAP_FAULT) && pos < isize && length > isize - pos)
+	if (fault && pos < isize && length > isize - pos)
 		length = isize - pos;
 	/*
 	 * A write past EOF always asks the server, even for blocks it has
@@ -233,39 +342,95 @@ static int zuf_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 	 * new size arrives, to undo it after a crash (it then allocates or
 	 * looks up, and guards).
 	 */
-	extend = write && !(flags & IOMAP_FAULT) && length > isize - pos;
+	extend = write && !fault && length > isize - pos;
 	for (tries = 0; tries < 5; tries++) {
-		if (!(extend && !fresh) &&
-		    zuf_ext_find(ZUF_I(inode), pos, write, &e))
+		u32 geflags = write ? ZUFS_GE_WRITE : 0;
+		u64 len = length;
+
+		*held = false;
+		if (!(extend && !*fresh) && !promote &&
+		    zuf_ext_find(zi, pos, write, e, held))
 			goto found;
+		if (!may_ask)
+			return -ZUF_ERETRY;
 		/*
 		 * Look ahead: one reply can then serve many calls.  A write
 		 * inside the file first looks (allocating nothing) for
 		 * blocks already there; only a hole makes it allocate, and
 		 * then just the range written.
 		 */
-		if (!looked && !extend && (!write || pos < isize)) {
+		if (promote) {
+			geflags |= ZUFS_GE_PROMOTE;
+		} else if (!looked && !extend && (!write || pos < isize)) {
 			looked = true;
-			ret = zuf_get_extents(inode, pos,
-					      zuf_ge_window(inode, pos, length),
-					      false);
-		} else {
-			ret = zuf_get_extents(inode, pos, length, write);
+			geflags = 0;
+			len = zuf_ge_window(inode, pos, length);
 		}
+		ret = zuf_get_extents(inode, pos, len, geflags, &ctx);
 		if (ret)
 			return ret;
-		fresh = true;
+		*fresh = true;
+		if (!ctx.got)
+			continue;	/* raced an invalidation: again */
+		*e = ctx.first;
+		*held = ctx.held;
+found:
+		if (write && e->pmem_off == ZUFS_EXTENT_HOLE)
+			continue;	/* looked ahead: now allocate */
+		if (e->pmem_off != ZUFS_EXTENT_MAPPED)
+			return 0;
+		if (fault && !may_ask)
+			return -ZUF_ERETRY;
+		if (fault)
+			promote = true;
+		else if (!write || (geflags & ZUFS_GE_WRITE))
+			return -ZUF_EMAPPED;	/* a read, or a refused write */
 	}
 	zuf_err_rl("inode %lu @%lld: extents keep being invalidated\n",
 		   inode->i_ino, pos);
 	return -EIO;
+}
 
-found:
+/* A fault found no usable extent in the cache: ask, outside its locks. */
+int zuf_fault_fill(struct inode *inode, loff_t pos, loff_t length,
+		   bool write)
+{
+	struct zufs_extent e;
+	bool held, fresh;
+	int ret;
+
+	atomic64_inc(&zuf_nr_fault_fills);
+	ret = zuf_ext_lookup(inode, pos, length,
+			     IOMAP_FAULT | (write ? IOMAP_WRITE : 0), true,
+			     &e, &held, &fresh);
+	if (!ret && held)
+		zuf_ext_put(ZUF_I(inode));
+	return ret;
+}
+
+static int zuf_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
+			   unsigned int flags, struct iomap *iomap,
+			   struct iomap *srcmap)
+{
+	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
+	bool write = flags & (IOMAP_WRITE | IOMAP_ZERO);
+	bool fault = flags & IOMAP_FAULT;
+	struct zufs_extent e;
+	bool held, fresh;
+	int ret;
+
+	if (!sbi->pmem)
+		return -EIO;
+	ret = zuf_ext_lookup(inode, pos, length, flags, !fault, &e, &held,
+			     &fresh);
+	if (ret)
+		return ret;
 	iomap->offset = e.file_off;
 	iomap->length = e.len;
 	iomap->flags = 0;
 	iomap->bdev = inode->i_sb->s_bdev;
 	iomap->dax_dev = sbi->pmem->dax_dev;
+	iomap->private = held ? ZUF_I(inode) : NULL;
 	if (e.pmem_off == ZUFS_EXTENT_HOLE) {
 		iomap->type = IOMAP_HOLE;
 		iomap->addr = IOMAP_NULL_ADDR;
@@ -279,40 +444,134 @@ found:
 		 * reply does not say which blocks are new: any fresh extent
 		 * of a mapped file may be.
 		 */
-		if (write && fresh && !(flags & IOMAP_FAULT) &&
+		if (write && fresh && !fault &&
 		    mapping_mapped(inode->i_mapping))
 			iomap->flags |= IOMAP_F_NEW;
 	}
 	return 0;
 }
 
+static int zuf_iomap_end(struct inode *inode, loff_t pos, loff_t length,
+			 ssize_t written, unsigned int flags,
+			 struct iomap *iomap)
+{
+	if (iomap->private)
+		zuf_ext_put(iomap->private);
+	return 0;
+}
+
 const struct iomap_ops zuf_iomap_ops = {
 	.iomap_begin	= zuf_iomap_begin,
+	.iomap_end	= zuf_iomap_end,
 };
 
-/* Server -> kernel: forget the cached extents (and DAX mappings) of a range. */
+struct zuf_inval_put {
+	struct work_struct work;
+	struct inode *inode;
+	struct super_block *sb;
+};
+
+static void zuf_inval_put_fn(struct work_struct *work)
+{
+	struct zuf_inval_put *p = container_of(work, struct zuf_inval_put,
+					       work);
+
+	iput(p->inode);
+	if (p->sb)
+		deactivate_super(p->sb);
+	kfree(p);
+}
+
+/*
+ * Server -> kernel: forget the cached extents and the DAX mappings (PTEs and
+ * the mapping's DAX entries, which tie pmem pages to this file) of a range,
+ * and return once no copy or fault can still use an old extent.
+ *
+ * The server may call this holding its own inode locks, from a thread that
+ * serves a call of ours: nothing here may wait for the server.  So no
+ * ilookup() (it waits for an inode being evicted, and eviction calls the
+ * server), no i_rwsem, invalidate_lock only by trylock (setattr and
+ * fallocate hold it across a call), and the last iput()/deactivate_super(),
+ * which may call the server, is left to a worker.  Faults hold
+ * invalidate_lock but never call the server under it (zuf_fault_fill);
+ * read/write users of a cached extent never call the server between
+ * iomap_begin and iomap_end, though a copy that faults on a zuf mapping
+ * might, hence the bounded waits and -EBUSY.
+ */
+static int zuf_invalidate_inode(struct inode *inode, u64 off, u64 len)
+{
+	struct address_space *mapping = inode->i_mapping;
+	struct zuf_inode_info *zi = ZUF_I(inode);
+	loff_t start = off & PAGE_MASK, end = LLONG_MAX;
+	int i, ret = 0;
+
+	if (len && len <= (u64)LLONG_MAX - off)
+		end = PAGE_ALIGN(off + len) - 1;
+	for (i = 0; !down_write_trylock(&mapping->invalidate_lock); i++) {
+		if (i >= ZUF_INV_TRIES)
+			return -EBUSY;
+		usleep_range(1000, 2000);
+	}
+	zuf_ext_invalidate(inode, off, len);
+	if (!wait_var_event_timeout(&zi->ext_users,
+				    !atomic_read(&zi->ext_users),
+				    ZUF_INV_WAIT)) {
+		zuf_err_rl("invalidate %lu: extents still in use\n",
+			   inode->i_ino);
+		ret = -EBUSY;
+	}
+	if (IS_DAX(inode) && !ret) {
+		unmap_mapping_range(mapping, start, end - start + 1, 1);
+		/* stores made through the PTEs, then the entries */
+		filemap_write_and_wait_range(mapping, start, end);
+		truncate_inode_pages_range(mapping, start, end);
+	}
+	up_write(&mapping->invalidate_lock);
+	return ret;
+}
+
 int zuf_invalidate(struct zufs_ioc_invalidate *inv)
 {
+	struct zuf_inval_put *p;
 	struct super_block *sb;
-	struct inode *inode;
-	loff_t off = inv->offset;
+	struct inode *inode = NULL;
+	int ret = 0;
 
 	if (inv->offset > (u64)LLONG_MAX || inv->len > (u64)LLONG_MAX)
 		return -EINVAL;
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
 	sb = zuf_sb_grab(inv->sb_id);
-	if (!sb)
+	if (!sb) {
+		kfree(p);
 		return -ENOENT;
-	inode = ilookup(sb, inv->ino);
-	if (inode) {
-		zuf_ext_invalidate(inode, inv->offset, inv->len);
-		if (IS_DAX(inode) && mapping_mapped(inode->i_mapping))
-			unmap_mapping_range(inode->i_mapping, off & PAGE_MASK,
-					    inv->len ? PAGE_ALIGN(inv->len +
-						(off & ~PAGE_MASK)) : 0, 1);
-		iput(inode);
 	}
-	deactivate_super(sb);
-	return 0;
+	if (inv->ino <= ULONG_MAX) {
+		rcu_read_lock();
+		inode = find_inode_by_ino_rcu(sb, inv->ino);
+		if (inode)
+			inode = igrab(inode);	/* NULL if being freed */
+		rcu_read_unlock();
+	}
+	if (inode && S_ISREG(inode->i_mode)) {
+		ret = zuf_invalidate_inode(inode, inv->offset, inv->len);
+		atomic64_inc(&zuf_nr_invalidations);
+	}
+	/* drop our references here unless one of them is the last one */
+	if (inode && atomic_add_unless(&inode->i_count, -1, 1))
+		inode = NULL;
+	if (atomic_add_unless(&sb->s_active, -1, 1))
+		sb = NULL;
+	if (!inode && !sb) {
+		kfree(p);
+		return ret;
+	}
+	p->inode = inode;
+	p->sb = sb;
+	INIT_WORK(&p->work, zuf_inval_put_fn);
+	queue_work(zuf_wq, &p->work);
+	return ret;
 }
 
 /* ---- map mode ------------------------------------------------------- */
@@ -377,6 +636,53 @@ static ssize_t zuf_rw_map(struct kiocb *iocb, struct iov_iter *iter,
 
 /* ---- read / write ----------------------------------------------------- */
 
+/* Map mode for the off-pmem range at ki_pos, as far as it is known to go. */
+static ssize_t zuf_rw_mapped(struct kiocb *iocb, struct iov_iter *iter,
+			     bool write)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	size_t count = iov_iter_count(iter);
+	u64 len = zuf_ext_mapped_len(ZUF_I(inode), iocb->ki_pos);
+	ssize_t ret;
+
+	/* forgotten meanwhile: a map-mode call serves pmem data too */
+	if (!len)
+		len = ZUFS_CHAN_WINDOW_SIZE;
+	if (len >= count)
+		return zuf_rw_map(iocb, iter, write);
+	iov_iter_truncate(iter, len);
+	ret = zuf_rw_map(iocb, iter, write);
+	iov_iter_reexpand(iter, iov_iter_count(iter) + count - len);
+	return ret;
+}
+
+/*
+ * DAX (direct mode) where the data is on pmem, map mode where it is not:
+ * dax_iomap_rw() stops at an off-pmem range (ZUF_EMAPPED), which then goes
+ * through the server, and so on.
+ */
+static ssize_t zuf_rw_dax(struct kiocb *iocb, struct iov_iter *iter,
+			  bool write)
+{
+	ssize_t total = 0, ret = 0;
+
+	while (iov_iter_count(iter)) {
+		ret = dax_iomap_rw(iocb, iter, &zuf_iomap_ops);
+		if (ret > 0) {
+			total += ret;
+			continue;	/* short: EOF, a fault, or off pmem */
+		}
+		if (ret != -ZUF_EMAPPED)
+			break;
+		atomic64_inc(&zuf_nr_map_fallbacks);
+		ret = zuf_rw_mapped(iocb, iter, write);
+		if (ret <= 0)
+			break;
+		total += ret;
+	}
+	return total ? total : ret;
+}
+
 static ssize_t zuf_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
@@ -386,7 +692,7 @@ static ssize_t zuf_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		return 0;
 	inode_lock_shared(inode);
 	if (IS_DAX(inode))
-		ret = dax_iomap_rw(iocb, to, &zuf_iomap_ops);
+		ret = zuf_rw_dax(iocb, to, false);
 	else
 		ret = zuf_rw_map(iocb, to, false);
 	inode_unlock_shared(inode);
@@ -412,7 +718,7 @@ static ssize_t zuf_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (ret)
 		goto out;
 	if (IS_DAX(inode)) {
-		ret = dax_iomap_rw(iocb, from, &zuf_iomap_ops);
+		ret = zuf_rw_dax(iocb, from, true);
 		if (ret > 0 && iocb->ki_pos > i_size_read(inode)) {
 			/* the data is on pmem; only the size is news */
 			err = zuf_set_size(inode, iocb->ki_pos);

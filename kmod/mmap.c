@@ -17,16 +17,49 @@ static vm_fault_t zuf_dax_huge_fault(struct vm_fault *vmf,
 	bool write = (vmf->flags & FAULT_FLAG_WRITE) &&
 		     (vmf->vma->vm_flags & VM_SHARED);
 	vm_fault_t ret;
+	int tries, err;
+	loff_t pos;
 	pfn_t pfn;
+	bool wr;
 
 	if (write) {
 		sb_start_pagefault(inode->i_sb);
 		file_update_time(vmf->vma->vm_file);
 	}
-	filemap_invalidate_lock_shared(inode->i_mapping);
-	ret = dax_iomap_fault(vmf, pe_size, &pfn, NULL, &zuf_iomap_ops);
-	/* blocks are allocated synchronously: MAP_SYNC needs nothing more */
-	filemap_invalidate_unlock_shared(inode->i_mapping);
+	/*
+	 * The DAX code calls iomap_begin under the entry lock and we hold
+	 * invalidate_lock: ZU_IOC_INVALIDATE waits for both, so the server
+	 * is asked (zuf_fault_fill) only between attempts, with neither.
+	 */
+	for (tries = 0; ; tries++) {
+		err = 0;
+		filemap_invalidate_lock_shared(inode->i_mapping);
+		ret = dax_iomap_fault(vmf, pe_size, &pfn, &err,
+				      &zuf_iomap_ops);
+		/* blocks are allocated synchronously: MAP_SYNC needs nothing */
+		filemap_invalidate_unlock_shared(inode->i_mapping);
+		if (err != -ZUF_ERETRY)
+			break;
+		if (tries >= 5) {
+			zuf_err_rl("fault %lu @%lu: extents keep being invalidated\n",
+				   inode->i_ino, vmf->pgoff);
+			ret = VM_FAULT_SIGBUS;
+			break;
+		}
+		/*
+		 * A read promotes to the end of the 2 MiB chunk (one call for
+		 * many faults); a write allocates just its page, as the DAX
+		 * code asks: other holes may be mapped to the zero page.
+		 */
+		pos = (loff_t)vmf->pgoff << PAGE_SHIFT;
+		wr = (vmf->flags & FAULT_FLAG_WRITE) && !vmf->cow_page;
+		err = zuf_fault_fill(inode, pos, wr ? PAGE_SIZE :
+				     PMD_SIZE - (pos & ~PMD_MASK), wr);
+		if (err) {
+			ret = vmf_error(err);
+			break;
+		}
+	}
 	if (write)
 		sb_end_pagefault(inode->i_sb);
 	return ret;

@@ -329,6 +329,7 @@ static struct inode *zuf_alloc_inode(struct super_block *sb)
 	zi->ext_n = 0;
 	zi->ext_gen = 0;
 	zi->ext = NULL;
+	atomic_set(&zi->ext_users, 0);
 	return &zi->vfs;
 }
 
@@ -676,6 +677,11 @@ static int zuf_state_show(struct seq_file *m, void *v)
 	seq_printf(m, "server_gen %llu\n", gen);
 	seq_printf(m, "features %#llx\n", granted);
 	seq_printf(m, "channels %u\n", zr->nchans);
+	seq_printf(m, "invalidations %lld\n",
+		   atomic64_read(&zuf_nr_invalidations));
+	seq_printf(m, "map_fallbacks %lld\n",
+		   atomic64_read(&zuf_nr_map_fallbacks));
+	seq_printf(m, "fault_fills %lld\n", atomic64_read(&zuf_nr_fault_fills));
 	mutex_lock(&zuf_sbs_lock);
 	list_for_each_entry(sbi, &zuf_sbs, list)
 		seq_printf(m, "mount %llu %s %s %s\n", sbi->sb_id,
@@ -743,6 +749,10 @@ static void zuf_inode_init_once(void *p)
 }
 
 struct kmem_cache *zuf_inode_cachep;
+struct workqueue_struct *zuf_wq;	/* deferred puts of ZU_IOC_INVALIDATE */
+atomic64_t zuf_nr_invalidations = ATOMIC64_INIT(0);
+atomic64_t zuf_nr_map_fallbacks = ATOMIC64_INIT(0);
+atomic64_t zuf_nr_fault_fills = ATOMIC64_INIT(0);
 
 static int __init zuf_init(void)
 {
@@ -755,6 +765,7 @@ static int __init zuf_init(void)
 	spin_lock_init(&zr->lock);
 	mutex_init(&zr->mount_lock);
 	init_waitqueue_head(&zr->server_wq);
+	init_waitqueue_head(&zr->poll_wq);
 	INIT_WORK(&zr->reattach_work, zuf_reattach_all);
 	ret = zuf_chans_init(zr);
 	if (ret)
@@ -770,9 +781,14 @@ static int __init zuf_init(void)
 		ret = -ENOMEM;
 		goto fail_chans;
 	}
+	zuf_wq = alloc_workqueue("zuf", 0, 0);
+	if (!zuf_wq) {
+		ret = -ENOMEM;
+		goto fail_cache;
+	}
 	ret = sysfs_create_mount_point(fs_kobj, "zuf");
 	if (ret)
-		goto fail_cache;
+		goto fail_wq;
 	ret = register_filesystem(&zuf_root_fs_type);
 	if (ret)
 		goto fail_sysfs;
@@ -782,6 +798,8 @@ static int __init zuf_init(void)
 
 fail_sysfs:
 	sysfs_remove_mount_point(fs_kobj, "zuf");
+fail_wq:
+	destroy_workqueue(zuf_wq);
 fail_cache:
 	kmem_cache_destroy(zuf_inode_cachep);
 fail_chans:
@@ -800,6 +818,7 @@ static void __exit zuf_exit(void)
 	zuf_unregister_all_fs();
 	sysfs_remove_mount_point(fs_kobj, "zuf");
 	cancel_work_sync(&zr->reattach_work);
+	destroy_workqueue(zuf_wq);
 	rcu_barrier();	/* inodes freed by RCU */
 	kmem_cache_destroy(zuf_inode_cachep);
 	zuf_root = NULL;

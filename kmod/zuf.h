@@ -18,6 +18,7 @@
 #include <linux/idr.h>
 #include <linux/iomap.h>
 #include <linux/ratelimit.h>
+#include <linux/err.h>
 
 #include "zufs/zufs_api.h"
 
@@ -86,6 +87,8 @@ struct zuf_root {
 	u64 server_gen;			/* bumped when a server attaches */
 	u64 granted;			/* features of the current server */
 	wait_queue_head_t server_wq;	/* a server, a free channel, a reattach */
+	atomic_t nwaiting;		/* calls waiting for a server */
+	wait_queue_head_t poll_wq;	/* control fd pollers (zusd.socket) */
 	struct work_struct reattach_work;
 };
 
@@ -96,6 +99,7 @@ struct zuf_file {
 	struct zuf_root *zr;
 	bool handshaken;
 	bool breaking;			/* ZU_IOC_BREAK: leave the wait */
+	u64 gen;			/* server_gen of its handshake */
 	struct zuf_chan *chan;		/* bound channel, NULL: none */
 };
 
@@ -199,12 +203,31 @@ struct super_block *zuf_sb_grab(zufs_sb_id sb_id);
 /* a read's GET_EXTENTS asks for this much at least: fewer round trips */
 #define ZUF_GE_WINDOW	(16ULL << 20)
 
+/* the last invalidations of an inode: a reply racing one may still serve */
+#define ZUF_INV_RING	8
+
+/* the server's ZU_IOC_INVALIDATE waits this long for users of old extents */
+#define ZUF_INV_WAIT	(2 * HZ)
+#define ZUF_INV_TRIES	200		/* invalidate_lock trylocks, 1-2 ms apart */
+
+/* iomap_begin: MAPPED (off-pmem) range, the caller falls back to map mode */
+#define ZUF_EMAPPED	(MAX_ERRNO - 1)
+/* iomap_begin of a fault: not in the cache, zuf_fault_fill() and again */
+#define ZUF_ERETRY	(MAX_ERRNO - 2)
+
 struct zuf_inode_info {
 	struct inode vfs;
 	spinlock_t ext_lock;		/* the extent cache */
 	u32 ext_n;
 	u64 ext_gen;			/* bumped by every invalidation */
 	struct zufs_extent *ext;	/* ZUF_EXT_CACHE, at first I/O */
+	/* invalidation ext_gen = g covered inv[g % ZUF_INV_RING] */
+	struct { u64 lo, hi; } inv[ZUF_INV_RING];
+	/*
+	 * iomap users of a pmem extent from the cache, from iomap_begin to
+	 * iomap_end (a copy or a fault): ZU_IOC_INVALIDATE waits for them.
+	 */
+	atomic_t ext_users;
 };
 
 static inline struct zuf_inode_info *ZUF_I(struct inode *inode)
@@ -213,6 +236,11 @@ static inline struct zuf_inode_info *ZUF_I(struct inode *inode)
 }
 
 extern struct kmem_cache *zuf_inode_cachep;
+extern struct workqueue_struct *zuf_wq;
+/* tiered data, for zuf-root "state" (tests, diagnosis) */
+extern atomic64_t zuf_nr_invalidations;	/* ZU_IOC_INVALIDATE of an inode */
+extern atomic64_t zuf_nr_map_fallbacks;	/* off-pmem ranges in map mode */
+extern atomic64_t zuf_nr_fault_fills;	/* faults that asked the server */
 extern const struct inode_operations zuf_file_iops;
 extern const struct inode_operations zuf_special_iops;
 
@@ -244,6 +272,8 @@ void zuf_set_str(struct zufs_str *s, const struct qstr *q);
 
 void zuf_ext_invalidate(struct inode *inode, u64 off, u64 len);
 int zuf_invalidate(struct zufs_ioc_invalidate *inv);
+int zuf_fault_fill(struct inode *inode, loff_t pos, loff_t length,
+		   bool write);
 int zuf_file_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* ---- xattrs and ACLs (xattr.c) ------------------------------------ */

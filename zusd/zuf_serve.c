@@ -57,6 +57,14 @@ bool zusd_zuf_mount_flag(const char *opt, unsigned long *flags)
 
 static bool zs_debug;
 
+/*
+ * zusd's mount hooks (zusd_zuf_config.mount_begin/end), and the transport
+ * for zusd_zuf_with_mount() (NULL once it stops; under zs_zt_lock).
+ */
+static const struct zusd_zuf_config *zs_cfg;
+static struct zuf_transport *zs_zt;
+static pthread_rwlock_t zs_zt_lock = PTHREAD_RWLOCK_INITIALIZER;
+
 static void zs_log(void *ctx, int prio, const char *msg)
 {
 	(void)ctx;
@@ -72,6 +80,7 @@ static void zs_log(void *ctx, int prio, const char *msg)
  */
 static int zs_mount_prepare(void *ctx, struct zus_sb *sb, void **host_data)
 {
+	const char *options = sb->options;	/* as the kernel sent them */
 	struct zusd_tier *t = malloc(sizeof(*t));
 	char err[512];
 	int ret;
@@ -89,6 +98,9 @@ static int zs_mount_prepare(void *ctx, struct zus_sb *sb, void **host_data)
 			"using the %s tier backend\n", sb->dev_path,
 			t->dev[0].path, t->be->name);
 	zusd_tier_apply(t, sb);
+	if (zs_cfg && zs_cfg->mount_begin)
+		zs_cfg->mount_begin(zs_cfg->ctx, sb,
+				    zuf_transport_sb_type(sb)->name, options);
 	*host_data = t;
 	return 0;
 }
@@ -100,6 +112,8 @@ static void zs_mount_release(void *ctx, struct zus_sb *sb, void *host_data,
 	char hint[1024];
 
 	(void)ctx;
+	if (zs_cfg && zs_cfg->mount_end)
+		zs_cfg->mount_end(zs_cfg->ctx, sb, mount_err);
 	/* still mounted in the kernel (zusd stops): the plugin may use it */
 	if (!t || mount_err > 0)
 		return;
@@ -175,6 +189,7 @@ int zusd_zuf_serve(const struct zusd_zuf_config *cfg)
 	int ret = 1, r;
 
 	zs_debug = cfg->debug || getenv("ZUSD_DEBUG");
+	zs_cfg = cfg;
 	r = zus_plugin_load(cfg->plugin, &lp, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "zusd: cannot load plugin '%s': %s\n"
@@ -225,6 +240,9 @@ int zusd_zuf_serve(const struct zusd_zuf_config *cfg)
 				"(or use --transport=fuse)\n");
 		goto out_mask;
 	}
+	pthread_rwlock_wrlock(&zs_zt_lock);
+	zs_zt = zt;
+	pthread_rwlock_unlock(&zs_zt_lock);
 	sig.zt = zt;
 	sig.cfg = cfg;
 	sig.mounted = &mounted;
@@ -265,11 +283,29 @@ out_stop:
 	if (mounted && umount2(cfg->mountpoint, 0))
 		fprintf(stderr, "zusd: umount %s: %s\n", cfg->mountpoint,
 			strerror(errno));
+	pthread_rwlock_wrlock(&zs_zt_lock);
+	zs_zt = NULL;
+	pthread_rwlock_unlock(&zs_zt_lock);
 	zuf_transport_stop(zt);
 out_mask:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
 	free(types);
 	zus_plugin_unload(&lp);
+	zs_cfg = NULL;
+	return ret;
+}
+
+int zusd_zuf_with_mount(const struct zus_sb *sb,
+			int (*fn)(struct zus_sb *sb,
+				  const struct zus_fs_type *type, void *arg),
+			void *arg)
+{
+	int ret = -ENOENT;
+
+	pthread_rwlock_rdlock(&zs_zt_lock);
+	if (zs_zt)
+		ret = zuf_transport_with_mount(zs_zt, sb, fn, arg);
+	pthread_rwlock_unlock(&zs_zt_lock);
 	return ret;
 }

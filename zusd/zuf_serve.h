@@ -31,7 +31,16 @@ struct zusd_zuf_config {
 	void (*op_begin)(void *ctx);
 	void (*op_end)(void *ctx, struct zus_sb *sb, uint32_t op,
 		       uint64_t bytes, int err);
-	void *ctx;		/* of serving, op_begin and op_end */
+	/*
+	 * optional: a kernel mount is being made (before the plugin's mount(),
+	 * options as the kernel sent them), and it is gone (mount_err as in
+	 * zuf_transport_opts.mount_release); on the mount thread, sb stays
+	 * valid in between
+	 */
+	void (*mount_begin)(void *ctx, struct zus_sb *sb, const char *fstype,
+			    const char *options);
+	void (*mount_end)(void *ctx, struct zus_sb *sb, int mount_err);
+	void *ctx;		/* of serving, op_begin, op_end and the mount hooks */
 };
 
 /* Is zuf.ko there (so --transport=auto picks the kernel transport)? */
@@ -45,5 +54,16 @@ bool zusd_zuf_mount_flag(const char *opt, unsigned long *flags);
 
 /* Serve until a signal or a fatal error; 0 or 1 (a message was printed). */
 int zusd_zuf_serve(const struct zusd_zuf_config *cfg);
+
+/*
+ * While zusd_zuf_serve() serves: call fn on the kernel mount whose
+ * superblock is sb, which stays mounted meanwhile.  fn's return, or
+ * -ENOENT (no such served mount).  Any thread.
+ */
+struct zus_fs_type;
+int zusd_zuf_with_mount(const struct zus_sb *sb,
+			int (*fn)(struct zus_sb *sb,
+				  const struct zus_fs_type *type, void *arg),
+			void *arg);
 
 #endif /* ZUSD_ZUF_SERVE_H */

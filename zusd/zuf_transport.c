@@ -29,6 +29,9 @@
 #include "zuf_transport.h"
 #include "errmsg.h"
 
+_Static_assert(ZUS_EXTENT_MAPPED == ZUFS_EXTENT_MAPPED &&
+	       ZUS_EXTENT_HOLE == ZUFS_EXTENT_HOLE, "extent values");
+
 #define ZT_MAX_MOUNTS	64
 
 struct zt_mount {
@@ -41,6 +44,7 @@ struct zt_mount {
 	char *dev_path;
 	struct zuf_transport *zt;
 	void *host_data;	/* opts.mount_prepare's, if prepared */
+	uint64_t features;	/* ZUFS_FEATURE_* the kernel was told */
 	bool prepared;
 	int mount_err;		/* for mount_release (zuf_transport.h) */
 };
@@ -94,6 +98,25 @@ static void zt_log(struct zuf_transport *zt, int prio, const char *fmt, ...)
 		fprintf(stderr, "zusd: zuf: %s\n", msg);
 }
 
+/*
+ * zus_invalidate() over zuf: ZU_IOC_INVALIDATE on the main control fd.
+ * No transport lock is taken (the plugin may call it from its migrator
+ * while umount holds mounts_lock waiting for that thread to stop), and the
+ * kernel never waits for a channel there, so plugin locks may be held.
+ */
+static int zt_sb_invalidate(struct zus_sb *sb, uint64_t ino, uint64_t off,
+			    uint64_t len)
+{
+	struct zt_mount *m = sb->host_private;
+	struct zufs_ioc_invalidate inv = {
+		.sb_id = m->sb_id, .ino = ino, .offset = off, .len = len,
+	};
+
+	if (ioctl(m->zt->main_fd, ZU_IOC_INVALIDATE, &inv) < 0)
+		return errno == ENOENT ? 0 : -errno;	/* ENOENT: unmounting */
+	return 0;
+}
+
 static void zt_sb_log(struct zus_sb *sb, int prio, const char *msg)
 {
 	struct zt_mount *m = sb->host_private;
@@ -112,6 +135,9 @@ uint64_t zuf_transport_type_features(const struct zus_fs_type *t)
 		f |= ZUFS_FEATURE_DIRECT | ZUFS_FEATURE_DAX_MMAP;
 	if (o->read && o->write)
 		f |= ZUFS_FEATURE_MAP;
+	/* off-pmem extents need the map-mode ops to fall back to */
+	if ((f & ZUFS_FEATURE_DIRECT) && (f & ZUFS_FEATURE_MAP))
+		f |= ZUFS_FEATURE_EXT_MAPPED;
 	if (o->getxattr && o->setxattr && o->listxattr && o->removexattr)
 		f |= ZUFS_FEATURE_XATTR | ZUFS_FEATURE_ACL;
 	if (o->tmpfile)
@@ -293,6 +319,7 @@ static int zt_do_mount(struct zt_thread *t, struct zufs_mount *cmd)
 	m->sb.options = *opts ? opts : NULL;
 	m->sb.readonly = cmd->flags & ZUFS_M_RDONLY;
 	m->sb.log = zt_sb_log;
+	m->sb.invalidate = zt_sb_invalidate;
 	m->sb.host_private = m;
 	m->sb.tier_backend = zt->opts.tier_backend;
 
@@ -347,6 +374,7 @@ static int zt_do_mount(struct zt_thread *t, struct zufs_mount *cmd)
 					ZUFS_FEATURE_DAX_MMAP);
 	cmd->root_ino = type->ops->root_ino(&m->sb);
 	cmd->features = features;
+	m->features = features;
 	zt_log(zt, ZUS_LOG_INFO, "%s %s (sb %llu)%s", type->name, dev,
 	       (unsigned long long)m->sb_id,
 	       (cmd->flags & ZUFS_M_REATTACH) ? " reattached" : " mounted");
@@ -517,6 +545,7 @@ static int zt_page_extents(struct zus_extent *ext, unsigned int n)
 		if (!e->len || e->file_off + e->len < e->file_off)
 			return -EIO;
 		if (e->pmem_off != ZUS_EXTENT_HOLE &&
+		    e->pmem_off != ZUS_EXTENT_MAPPED &&
 		    ((e->pmem_off ^ e->file_off) & (ZT_PAGE - 1)))
 			return -EIO;
 		if (i && (e->file_off & (ZT_PAGE - 1)))
@@ -526,7 +555,8 @@ static int zt_page_extents(struct zus_extent *ext, unsigned int n)
 	}
 	first->file_off -= head;
 	first->len += head;
-	if (first->pmem_off != ZUS_EXTENT_HOLE)
+	if (first->pmem_off != ZUS_EXTENT_HOLE &&
+	    first->pmem_off != ZUS_EXTENT_MAPPED)
 		first->pmem_off -= head;
 	end = last->file_off + last->len;
 	tail = (ZT_PAGE - (end & (ZT_PAGE - 1))) & (ZT_PAGE - 1);
@@ -752,37 +782,47 @@ static int zt_chan_op(struct zt_thread *t, struct zt_mount *m, void *buf,
 		struct zufs_get_extents *c = buf;
 		struct zus_extent ext[ZUFS_MAX_EXTENTS];
 		unsigned int n = ZUFS_MAX_EXTENTS;
+		bool mapped_ok = m->features & ZUFS_FEATURE_EXT_MAPPED;
+		uint32_t gef = ZUFS_GE_WRITE | (mapped_ok ? ZUFS_GE_PROMOTE : 0);
+		unsigned int flags = 0;
 
 		/* the kernel sends the request part only */
 		if (in_len < offsetof(struct zufs_get_extents, ext))
 			return -EINVAL;
 		OP(get_extents);
-		if (!sb->pmem.base || (c->flags & ~ZUFS_GE_WRITE) || !c->len)
+		if (!sb->pmem.base || (c->flags & ~gef) || !c->len)
 			return -EINVAL;
+		if (c->flags & ZUFS_GE_WRITE)
+			flags |= ZUS_GE_WRITE;
+		if (c->flags & ZUFS_GE_PROMOTE)
+			flags |= ZUS_GE_PROMOTE;
 		ret = zt_ret(o->get_extents(sb, c->ino, c->offset, c->len,
-					    c->flags, ext, &n));
+					    flags, ext, &n));
 		if (ret)
 			return ret;
 		if (!n || n > ZUFS_MAX_EXTENTS)
 			return -EIO;
-#ifdef ZUS_EXTENT_MAPPED
 		/*
-		 * Data on a tier device: zuf.ko has no map-mode fallback for
-		 * it yet.  Answer up to it; only a call that needs it fails.
+		 * Data off pmem (on a tier device): the kernel reads and
+		 * writes it in map mode.  A kernel without that gets the
+		 * extents up to it, and a call that needs it fails; a
+		 * promoting call must get pmem (or a hole) first.
 		 */
 		for (unsigned int i = 0; i < n; i++) {
 			if (ext[i].pmem_off != ZUS_EXTENT_MAPPED)
+				continue;
+			if (mapped_ok && (i || !(flags & ZUS_GE_PROMOTE)))
 				continue;
 			if (i) {
 				n = i;
 				break;
 			}
 			zt_log(t->zt, ZUS_LOG_ERR, "%s: inode %llu: data off "
-			       "pmem (tier) cannot be served in direct mode",
-			       sb->dev_path, (unsigned long long)c->ino);
+			       "pmem (tier) cannot be served in direct mode%s",
+			       sb->dev_path, (unsigned long long)c->ino,
+			       mapped_ok ? " (promotion failed)" : "");
 			return -EIO;
 		}
-#endif
 		ret = zt_page_extents(ext, n);
 		if (ret) {
 			zt_log(t->zt, ZUS_LOG_ERR, "%s: get_extents of inode %llu: "
@@ -878,12 +918,13 @@ static int zt_chan_op(struct zt_thread *t, struct zt_mount *m, void *buf,
 
 enum zt_evil_mode { ZT_EVIL_NONE, ZT_EVIL_GETATTR, ZT_EVIL_LOOKUP,
 		    ZT_EVIL_READDIR, ZT_EVIL_EXTENTS, ZT_EVIL_STATFS,
-		    ZT_EVIL_SEQ };
+		    ZT_EVIL_SEQ, ZT_EVIL_MAPPED };
 
 static const char *const zt_evil_names[] = {
 	[ZT_EVIL_GETATTR] = "getattr", [ZT_EVIL_LOOKUP] = "lookup",
 	[ZT_EVIL_READDIR] = "readdir", [ZT_EVIL_EXTENTS] = "extents",
 	[ZT_EVIL_STATFS] = "statfs", [ZT_EVIL_SEQ] = "seq",
+	[ZT_EVIL_MAPPED] = "mapped",
 };
 
 int zuf_transport_evil_mode(const char *name)
@@ -929,6 +970,16 @@ static int zt_evil(struct zt_thread *t, uint32_t op, int r, uint64_t *seq)
 			for (uint32_t i = 0; i < c->n && i < ZUFS_MAX_EXTENTS; i++)
 				if (c->ext[i].pmem_off != ZUFS_EXTENT_HOLE)
 					c->ext[i].pmem_off = UINT64_MAX - 4095;
+		}
+		break;
+	case ZT_EVIL_MAPPED:
+		/* all data "off pmem", even where a fault asked for pmem */
+		if (op == ZUFS_OP_GET_EXTENTS) {
+			struct zufs_get_extents *c = t->buf;
+
+			for (uint32_t i = 0; i < c->n && i < ZUFS_MAX_EXTENTS; i++)
+				if (c->ext[i].pmem_off != ZUFS_EXTENT_HOLE)
+					c->ext[i].pmem_off = ZUFS_EXTENT_MAPPED;
 		}
 		break;
 	case ZT_EVIL_STATFS:
@@ -1065,7 +1116,20 @@ static void *zt_thread_main(void *arg)
 		    h->seq != w.seq) {
 			r = -EINVAL;
 		} else if (mount) {
+			uint64_t sb_id = h->sb_id;
+			struct zt_mount *m;
+
+			/* zusd: the watchdog and per-mount stats see these too */
+			if (zt->opts.op_begin)
+				zt->opts.op_begin(zt->opts.op_ctx);
 			r = zt_mount_op(t, t->buf, in_len);
+			if (zt->opts.op_end) {
+				pthread_rwlock_rdlock(&zt->mounts_lock);
+				m = zt_find(zt, sb_id);
+				zt->opts.op_end(zt->opts.op_ctx, m ? &m->sb : NULL,
+						op, 0, r < 0 ? r : 0);
+				pthread_rwlock_unlock(&zt->mounts_lock);
+			}
 		} else {
 			struct zt_mount *m;
 			uint64_t bytes = 0;
@@ -1292,4 +1356,32 @@ void zuf_transport_stop(struct zuf_transport *zt)
 	pthread_cond_destroy(&zt->done_cond);
 	pthread_mutex_destroy(&zt->done_lock);
 	free(zt);
+}
+
+const struct zus_fs_type *zuf_transport_sb_type(const struct zus_sb *sb)
+{
+	const struct zt_mount *m = sb->host_private;
+
+	return m->type;
+}
+
+int zuf_transport_with_mount(struct zuf_transport *zt, const struct zus_sb *sb,
+			     int (*fn)(struct zus_sb *sb,
+				       const struct zus_fs_type *type, void *arg),
+			     void *arg)
+{
+	int ret = -ENOENT;
+
+	/* read-locked: umount (write-locked) waits for fn to return */
+	pthread_rwlock_rdlock(&zt->mounts_lock);
+	for (int i = 0; i < ZT_MAX_MOUNTS; i++) {
+		struct zt_mount *m = &zt->mounts[i];
+
+		if (m->used && &m->sb == sb) {
+			ret = fn(&m->sb, m->type, arg);
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&zt->mounts_lock);
+	return ret;
 }

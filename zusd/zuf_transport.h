@@ -93,4 +93,20 @@ int zuf_transport_evil_mode(const char *name);
 /* The features zusd asks the kernel for a fs type (exposed for tests). */
 uint64_t zuf_transport_type_features(const struct zus_fs_type *t);
 
+/*
+ * The fs type of a mount, from the sb the mount hooks get (valid from
+ * mount_prepare to mount_release).
+ */
+const struct zus_fs_type *zuf_transport_sb_type(const struct zus_sb *sb);
+
+/*
+ * Call fn on the mount whose superblock is sb while it stays mounted (the
+ * transport's mount lock held for reading: an umount waits).  fn's return,
+ * or -ENOENT if sb is not (or not yet) a served mount.
+ */
+int zuf_transport_with_mount(struct zuf_transport *zt, const struct zus_sb *sb,
+			     int (*fn)(struct zus_sb *sb,
+				       const struct zus_fs_type *type, void *arg),
+			     void *arg);
+
 #endif /* ZUSD_ZUF_TRANSPORT_H */

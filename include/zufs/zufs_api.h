@@ -44,7 +44,7 @@
 #endif
 
 #define ZUFS_MAJOR_VERSION	1
-#define ZUFS_MINOR_VERSION	0
+#define ZUFS_MINOR_VERSION	1	/* 1: ZUFS_FEATURE_EXT_MAPPED */
 
 /* Feature flags, negotiated at handshake: the kernel answers with the AND. */
 #define ZUFS_FEATURE_DIRECT	(1ULL << 0)	/* GET_EXTENTS + extent cache */
@@ -54,7 +54,9 @@
 #define ZUFS_FEATURE_XATTR	(1ULL << 4)
 #define ZUFS_FEATURE_ACL	(1ULL << 5)
 #define ZUFS_FEATURE_TMPFILE	(1ULL << 6)
-#define ZUFS_FEATURES_ALL	((1ULL << 7) - 1)
+/* GET_EXTENTS may answer ZUFS_EXTENT_MAPPED and takes ZUFS_GE_PROMOTE */
+#define ZUFS_FEATURE_EXT_MAPPED	(1ULL << 7)
+#define ZUFS_FEATURES_ALL	((1ULL << 8) - 1)
 
 #define ZUFS_ROOT_MOUNTPOINT	"/sys/fs/zuf"
 #define ZUFS_CONTROL_FILE	"control"
@@ -295,18 +297,30 @@ struct zufs_extent {
 	__u64 len;
 };
 #define ZUFS_EXTENT_HOLE	(~0ULL)
+/*
+ * The data exists but is not on pmem (e.g. on a tier device): the kernel
+ * must use map mode (ZUFS_OP_READ/WRITE) for the range.  Only with
+ * ZUFS_FEATURE_EXT_MAPPED.  The kernel may remember such an extent (it holds
+ * no address, so a stale one only costs a map-mode call) but never maps it.
+ */
+#define ZUFS_EXTENT_MAPPED	(~0ULL - 1)
 
 struct zufs_get_extents {
 	struct zufs_hdr hdr;
 	__u64 ino;
 	__u64 offset;
 	__u64 len;
-	__u32 flags;		/* ZUFS_GE_WRITE */
+	__u32 flags;		/* ZUFS_GE_* */
 	__u32 n;		/* out: extents returned */
 	__u64 size;		/* out: i_size now */
 	struct zufs_extent ext[ZUFS_MAX_EXTENTS];
 };
-#define ZUFS_GE_WRITE		(1u << 0)
+#define ZUFS_GE_WRITE		(1u << 0)	/* allocate holes, data to pmem */
+/*
+ * DAX fault: bring data at offset back to pmem (no allocation); the first
+ * extent is then pmem or a hole, never MAPPED.  ZUFS_FEATURE_EXT_MAPPED.
+ */
+#define ZUFS_GE_PROMOTE		(1u << 1)
 
 struct zufs_fallocate {
 	struct zufs_hdr hdr;
@@ -391,7 +405,13 @@ struct zufs_ioc_grab_pmem {
 	__u32 __pad2;
 };
 
-/* Server -> kernel: forget cached extents of an inode range. */
+/*
+ * Server -> kernel: forget cached extents of an inode range and zap DAX
+ * mappings of it.  Returns once no kernel copy or fault that used a dropped
+ * extent is still running; -EBUSY if one did not finish in time (the server
+ * must then not reuse those blocks), -ENOENT for an unknown sb_id.  Never
+ * waits for the server: callable while the server holds its own locks.
+ */
 struct zufs_ioc_invalidate {
 	zufs_sb_id sb_id;
 	__u64 ino;
@@ -444,6 +464,9 @@ ZUFS_ASSERT(offsetof(struct zufs_hdr, seq) == 16, "hdr.seq");
 ZUFS_ASSERT(offsetof(struct zufs_lookup, name) == 176, "lookup.name");
 ZUFS_ASSERT(offsetof(struct zufs_rename, newname) == 336, "rename.newname");
 ZUFS_ASSERT(offsetof(struct zufs_get_extents, ext) == 88, "ge.ext");
+ZUFS_ASSERT(ZUFS_EXTENT_MAPPED == 0xfffffffffffffffeULL, "extent mapped");
+ZUFS_ASSERT((ZUFS_GE_WRITE & ZUFS_GE_PROMOTE) == 0, "ge flags");
+ZUFS_ASSERT((ZUFS_FEATURES_ALL & ZUFS_FEATURE_EXT_MAPPED) != 0, "features");
 ZUFS_ASSERT(sizeof(struct zufs_mount) <= ZUFS_PAYLOAD_OFF, "mount fits");
 ZUFS_ASSERT(sizeof(struct zufs_get_extents) <= ZUFS_PAYLOAD_OFF, "ge fits");
 

@@ -156,6 +156,12 @@ struct zus_extent {
 };
 
 #define ZUS_GE_WRITE		(1u << 0)	/* allocate holes (zeroed) */
+/*
+ * The kernel must map the range into an application (DAX fault): bring data
+ * at off back to pmem first (no allocation), so that the first extent is
+ * pmem or a hole, never ZUS_EXTENT_MAPPED.
+ */
+#define ZUS_GE_PROMOTE		(1u << 1)
 
 /* Tier backend: a capacity device behind pmem (see plugins/tier). */
 struct zus_tier_dev {
@@ -180,8 +186,31 @@ struct zus_sb {
 	void *fs_private;
 	/* Log sink; the host routes it (stderr, journald, test capture). */
 	void (*log)(struct zus_sb *sb, int prio, const char *msg);
+	/*
+	 * Set by a host that caches extents (zuf: the kernel's extent cache
+	 * and DAX mappings); NULL elsewhere.  Call through zus_invalidate().
+	 */
+	int (*invalidate)(struct zus_sb *sb, uint64_t ino, uint64_t off,
+			  uint64_t len);
 	void *host_private;
 };
+
+/*
+ * The plugin moved or is about to free the blocks of [off, off + len) of
+ * ino (len 0: to the end): the host drops extents it cached for the range
+ * and zaps application mappings of it, and returns once nothing still uses
+ * an extent it dropped.  Callable from any thread, while channel threads
+ * serve, with the plugin's own locks held: the host never waits for a
+ * plugin call.  Call it after the plugin stopped handing out the old
+ * extent (pointer flipped, or lock held against get_extents) and before it
+ * frees or reuses the block.  0, or -EBUSY: a user did not let go in time;
+ * the old block must then stay allocated.  Hosts without a cache: 0.
+ */
+static inline int zus_invalidate(struct zus_sb *sb, uint64_t ino,
+				 uint64_t off, uint64_t len)
+{
+	return sb && sb->invalidate ? sb->invalidate(sb, ino, off, len) : 0;
+}
 
 struct zus_fs_ops {
 	/* Superblock. mount validates the device and recovers after a crash. */

@@ -384,14 +384,17 @@ int pmfs2_get_extents(struct zus_sb *zsb, uint64_t ino, uint64_t off,
 {
 	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
 	bool wr = flags & ZUS_GE_WRITE;
+	bool promote = flags & ZUS_GE_PROMOTE;
 	struct pmfs2_inode *pi;
 	struct pmfs2_tx *tx = NULL;
 	unsigned int cap = *n, cnt = 0;
 	int err;
 
 	*n = 0;
-	if (!cap || (flags & ~ZUS_GE_WRITE))
+	if (!cap || (flags & ~(ZUS_GE_WRITE | ZUS_GE_PROMOTE)))
 		return -EINVAL;
+	if (promote && pmfs2_ro(sbi))
+		return -EROFS;	/* no promotion: the kernel cannot map it */
 	if (wr && pmfs2_ro(sbi))
 		return -EROFS;
 	if (off >= PMFS2_MAX_FILE_SIZE)
@@ -401,7 +404,7 @@ int pmfs2_get_extents(struct zus_sb *zsb, uint64_t ino, uint64_t off,
 			return -EFBIG;
 		len = PMFS2_MAX_FILE_SIZE - off;
 	}
-	pmfs2_ilock(sbi, ino, wr);
+	pmfs2_ilock(sbi, ino, wr || promote);
 	err = pmfs2_iget(sbi, ino, &pi);
 	if (!err)
 		err = reg_check(pi, -EINVAL);
@@ -420,6 +423,13 @@ int pmfs2_get_extents(struct zus_sb *zsb, uint64_t ino, uint64_t off,
 		if (err)
 			goto out;
 		tx = pmfs2_tx_begin(sbi);
+	} else if (promote) {
+		/* a DAX fault: the kernel maps pmem; holes stay holes */
+		err = pmfs2_tier_prepare_write(sbi, ino, pi, off,
+			min_u64(len, (uint64_t)PMFS2_TX_MAX_BLOCKS <<
+				PMFS2_BLOCK_SHIFT));
+		if (err)
+			goto out;
 	}
 	err = extents(sbi, tx, pi, off, off + len, ext, cap, &cnt);
 	if (tx)

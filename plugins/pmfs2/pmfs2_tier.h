@@ -10,10 +10,13 @@
  *
  * Migration (pmem -> tier), per batch: copy the cold blocks into a staging
  * buffer under the inode's read lock; write the batch to the tier (submit
- * returns when it is durable); under the write lock, for each block whose
- * pointer and content are unchanged, store ptr = T | PMFS2_PTR_TIER
- * (8-byte atomic) and flush; fence; only then free the pmem blocks.  A block
- * changed meanwhile is left alone and its tier copy freed.
+ * returns when it is durable); under the write lock, tell the host
+ * (zus_invalidate: a kernel extent cache or DAX mapping lets go of the
+ * blocks), then for each block whose pointer and content are unchanged,
+ * store ptr = T | PMFS2_PTR_TIER (8-byte atomic) and flush; fence; only then
+ * free the pmem blocks.  A block changed meanwhile is left alone and its
+ * tier copy freed; so is every block of an inode the host cannot let go of.
+ * A DAX fault asks get_extents with ZUS_GE_PROMOTE: promoted like a write.
  *
  * Promotion (tier -> pmem) under the write lock: read the tier blocks,
  * copy them into new pmem blocks, fence, store the pmem pointers, fence,

@@ -69,7 +69,9 @@ struct pmfs2_tier {
 	/* statistics (atomics) */
 	uint64_t migrations, migrated_bytes, promotions, promoted_bytes;
 	uint64_t cold_reads, cold_read_bytes, migrate_ns;
+	uint64_t inval_busy;		/* flips skipped: host still used blocks */
 	uint32_t migrating;
+	bool bounce_reads;		/* the host's buffers refuse DMA */
 };
 
 static void stat_add(uint64_t *c, uint64_t v)
@@ -365,11 +367,25 @@ int pmfs2_tier_read(struct pmfs2_sbi *sbi, uint64_t ino,
 	bytes = ((lblk + k) << PMFS2_BLOCK_SHIFT) - off;
 	if (off + bytes > end)
 		bytes = end - off;
-	if (!boff && bytes == k * BSIZE && !((uintptr_t)dst & (BSIZE - 1))) {
+	err = -EFAULT;
+	if (!boff && bytes == k * BSIZE && !((uintptr_t)dst & (BSIZE - 1)) &&
+	    !__atomic_load_n(&t->bounce_reads, __ATOMIC_RELAXED)) {
 		/* straight into the caller's buffer */
 		nio = build_ios(io, tb, k, dst, ZUS_TIER_READ);
-		err = tier_submit(t, io, nio);
-	} else {
+		err = t->be->submit(t->bectx, io, nio);
+		for (unsigned int i = 0; !err && i < nio; i++)
+			err = io[i].result;
+		/*
+		 * zuf's data window is a PFN mapping of the application's
+		 * pages: O_DIRECT cannot target it.  Bounce from now on.
+		 */
+		if (err == -EFAULT)
+			__atomic_store_n(&t->bounce_reads, true,
+					 __ATOMIC_RELAXED);
+		else if (err)
+			err = tier_submit(t, io, nio);	/* again, logged */
+	}
+	if (err == -EFAULT) {
 		buf = buf_get(t, k * BSIZE, &from_be);
 		if (!buf)
 			return -ENOMEM;
@@ -658,7 +674,22 @@ static int collect(struct mig *m)
 	return 0;
 }
 
-/* Flip the candidates of one inode, c[from..to), under its write lock. */
+/*
+ * Flip the candidates of one inode, c[from..to), under its write lock.
+ *
+ * The host's extent cache (zuf: the kernel copies to and from pmem blocks
+ * it got from get_extents, and maps them into applications) must let go
+ * of the old blocks before they are freed, and a store through it must not
+ * land in a block after its content was compared.  So, with the write lock
+ * held (get_extents cannot hand the blocks out again meanwhile):
+ * zus_invalidate() first (the host drops the extents, zaps DAX mappings and
+ * waits until no copy or fault still uses them), then compare and flip;
+ * the caller frees the pmem blocks only after that.  Nothing can write a
+ * block after the compare, and no host user is left when it is freed and
+ * reallocated to another file.  The host never waits for a plugin call in
+ * zus_invalidate, so holding the lock is safe.  If it cannot get rid of a
+ * user (-EBUSY), nothing of the inode moves this time.
+ */
 static void flip_inode(struct mig *m, unsigned int from, unsigned int to,
 		       bool *flipped)
 {
@@ -666,10 +697,21 @@ static void flip_inode(struct mig *m, unsigned int from, unsigned int to,
 	struct pmfs2_sbi *sbi = t->sbi;
 	uint64_t ino = m->c[from].ino;
 	struct pmfs2_inode *pi = pmfs2_inode_at(sbi->pm, &sbi->s, ino);
+	uint64_t lo = UINT64_MAX, hi = 0;
 	bool any = false;
 
 	if (!pi || !try_lock(m, ino, true))
 		return;
+	for (unsigned int i = from; i < to; i++) {
+		lo = m->c[i].lblk < lo ? m->c[i].lblk : lo;
+		hi = m->c[i].lblk + 1 > hi ? m->c[i].lblk + 1 : hi;
+	}
+	if (zus_invalidate(sbi->zsb, ino, lo << PMFS2_BLOCK_SHIFT,
+			   (hi - lo) << PMFS2_BLOCK_SHIFT)) {
+		stat_add(&t->inval_busy, 1);
+		unlock(m, ino);
+		return;
+	}
 	if (!pmfs2_ro(sbi) && migratable(pi)) {
 		for (unsigned int i = from; i < to; i++) {
 			struct cand *c = &m->c[i];
@@ -871,6 +913,7 @@ static void run_promotions(struct pmfs2_tier *t)
 		pi = pmfs2_inode_at(sbi->pm, &sbi->s, e.ino);
 		if (!pi || !try_lock(&m, e.ino, true))
 			continue;
+		done = 0;
 		if (migratable(pi)) {
 			/* held = UINT64_MAX: never migrate to make room */
 			(void)promote_range(t, e.ino, pi,
@@ -882,6 +925,17 @@ static void run_promotions(struct pmfs2_tier *t)
 						PROMOTE_TEMP);
 		}
 		unlock(&m, e.ino);
+		/*
+		 * The host may remember the chunk as off pmem (no address,
+		 * served through read/write): let it see the new pmem blocks.
+		 * Not needed for safety (the tier blocks are no host's), so
+		 * after the unlock.
+		 */
+		if (done)
+			(void)zus_invalidate(sbi->zsb, e.ino,
+					     (e.chunk << PMFS2_HOT_CHUNK_SHIFT)
+					     << PMFS2_BLOCK_SHIFT,
+					     span << PMFS2_BLOCK_SHIFT);
 	}
 }
 

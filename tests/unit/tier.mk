@@ -12,7 +12,8 @@ tests_unit_libtiertest_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
 tests_unit_libtiertest_la_LIBADD = plugins/pmfs2/libpmfs2core.la \
 	plugins/pmfs2/libpmfs2fmt.la plugins/tier/libzustier.la $(CHECK_LIBS)
 
-TIER_UNIT_TESTS = tests/unit/test_tier tests/unit/test_tier_crash
+TIER_UNIT_TESTS = tests/unit/test_tier tests/unit/test_tier_crash \
+	tests/unit/test_tier_inval
 check_PROGRAMS += $(TIER_UNIT_TESTS)
 TESTS += $(TIER_UNIT_TESTS)
 
@@ -25,6 +26,12 @@ tests_unit_test_tier_SOURCES = tests/unit/test_tier.c
 tests_unit_test_tier_CPPFLAGS = $(TIER_TEST_CPPFLAGS)
 tests_unit_test_tier_CFLAGS = $(TIER_TEST_CFLAGS)
 tests_unit_test_tier_LDADD = $(TIER_TEST_LDADD)
+
+# the invalidate hook of a host with an extent cache; ZUS_GE_PROMOTE
+tests_unit_test_tier_inval_SOURCES = tests/unit/test_tier_inval.c
+tests_unit_test_tier_inval_CPPFLAGS = $(TIER_TEST_CPPFLAGS)
+tests_unit_test_tier_inval_CFLAGS = $(TIER_TEST_CFLAGS)
+tests_unit_test_tier_inval_LDADD = $(TIER_TEST_LDADD)
 
 tests_unit_test_tier_crash_SOURCES = tests/unit/test_tier_crash.c \
 	tests/lib/pmem_sim.c tests/lib/pmem_sim.h

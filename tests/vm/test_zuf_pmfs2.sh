@@ -4,6 +4,8 @@
 #   zuf-pmfs2-posix.sh  mount -t pmfs2, posix-test, fio verify, mmap,
 #                       remount, zusd restart, umount, fsck
 #   zuf-pmfs2-fault.sh  zusd SIGKILLed under fio, malformed replies
+#   zuf-pmfs2-tiermap.sh  NVMe tier behind a 128 MiB pmem: tiered data read
+#                       in map mode, mmap promotes, extent invalidation
 # Exit status 0 when every run passed (guest checks and the harness's
 # kernel-log scan: no WARNING/BUG/Oops/lockdep).
 set -euo pipefail
@@ -18,11 +20,19 @@ done
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 rc=0
-for script in ${ZUF_VM_SCRIPTS:-zuf-pmfs2-posix.sh zuf-pmfs2-fault.sh}; do
+# run-vm.sh options a script needs (before the caller's, which win)
+script_args() {
+	case $1 in
+	zuf-pmfs2-tiermap.sh) echo --pmem-size 128M --timeout "${VM_TIMEOUT:-1200}" ;;
+	esac
+}
+
+for script in ${ZUF_VM_SCRIPTS:-zuf-pmfs2-posix.sh zuf-pmfs2-fault.sh zuf-pmfs2-tiermap.sh}; do
 	name=${script%.sh}
 	set +e
+	# shellcheck disable=SC2046
 	"$here/run-vm.sh" --name "$name" --timeout "${VM_TIMEOUT:-600}" \
-		--rundir-file "$tmp" "$@" "$here/$script"
+		--rundir-file "$tmp" $(script_args "$script") "$@" "$here/$script"
 	r=$?
 	set -e
 	rundir=$(cat "$tmp" 2>/dev/null || :)
