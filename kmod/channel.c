@@ -24,6 +24,18 @@
 
 #include "zuf.h"
 
+/*
+ * Results of a command the server went away with, never a reply: UNSENT,
+ * it never picked the command up; LOST, it died working on it.  Either way
+ * the command is sent again to the next server, so that a restart (or a
+ * crash) of zusd costs the application a wait, not an error.  A command
+ * lost by more than ZUF_MAX_LOST servers in a row is taken to kill them
+ * and fails with EIO.
+ */
+#define ZUF_RESEND_UNSENT	1
+#define ZUF_RESEND_LOST		2
+#define ZUF_MAX_LOST		2
+
 static struct zuf_chan *zuf_chan_alloc(unsigned int index, int node)
 {
 	struct zuf_chan *c = kzalloc_node(sizeof(*c), GFP_KERNEL, node);
@@ -200,9 +212,13 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 	    unlikely(!zuf_sb_attached(zr, call->sbi))) {
 		if (call->flags & ZUF_CALL_NOWAIT_SRV)
 			return ERR_PTR(-EIO);
+		/* demand for a server: the control fd polls readable */
+		atomic_inc(&zr->nwaiting);
+		wake_up_interruptible(&zr->poll_wq);
 		ret = wait_event_killable_timeout(zr->server_wq,
 						  zuf_sb_attached(zr, call->sbi),
 						  zuf_restart_s * HZ);
+		atomic_dec(&zr->nwaiting);
 		if (ret < 0)
 			return ERR_PTR(ret);
 		if (!ret) {
@@ -273,9 +289,9 @@ static bool zuf_chan_server_dead(struct zuf_chan *c)
 	spin_lock(&c->lock);
 	if (c->state == ZC_DELIVERED && c->srv_task &&
 	    (c->srv_task->flags & PF_EXITING)) {
-		zuf_err_rl("server thread %d died holding a command\n",
+		zuf_err_rl("server thread %d died holding a command: resent\n",
 			   task_pid_nr(c->srv_task));
-		if (zuf_chan_complete_locked(c, -EIO))
+		if (zuf_chan_complete_locked(c, ZUF_RESEND_LOST))
 			zuf_wake_free(zuf_root);
 		dead = true;
 	}
@@ -376,6 +392,16 @@ static int zuf_reply_check(struct zuf_call *call, const void *buf, u64 seq)
 	return 0;
 }
 
+/* Free the channel and unpin the pages of a call that is sent again. */
+static void zuf_dispatch_undo(struct zuf_root *zr, struct zuf_chan *c,
+			      struct zuf_call *call)
+{
+	zuf_chan_release(zr, c, false);
+	if (call->iter && call->iter_got)
+		iov_iter_revert(call->iter, call->iter_got);
+	call->iter_got = 0;
+}
+
 /**
  * zuf_dispatch - send one command to the server and wait for its reply
  * @call: the command; see struct zuf_call
@@ -387,7 +413,8 @@ int zuf_dispatch(struct zuf_call *call)
 {
 	struct zuf_root *zr = zuf_root;
 	struct zufs_hdr *h = call->cmd;
-	bool abandoned = false;
+	unsigned int lost = 0;
+	bool abandoned;
 	struct zuf_chan *c;
 	u64 seq;
 	int ret;
@@ -400,6 +427,8 @@ int zuf_dispatch(struct zuf_call *call)
 	if (!zr)
 		return -EIO;
 
+again:
+	abandoned = false;
 	c = zuf_chan_get(zr, call);
 	if (IS_ERR(c))
 		return PTR_ERR(c);
@@ -421,10 +450,17 @@ int zuf_dispatch(struct zuf_call *call)
 		memcpy(c->buf + ZUFS_PAYLOAD_OFF, call->pl_in, call->pl_in_len);
 
 	spin_lock(&c->lock);
-	if (!c->owner) {
+	/*
+	 * The server left, or a new one took the channel before it had this
+	 * mount back (a call that waited for a free channel across a
+	 * restart): it would not know the mount.  Wait for the reattach.
+	 */
+	if (!c->owner || (call->sbi && !(call->flags & ZUF_CALL_REATTACH) &&
+			  c->owner->gen != READ_ONCE(call->sbi->attached_gen))) {
 		spin_unlock(&c->lock);
-		zuf_chan_release(zr, c, false);
-		return -EIO;
+		zuf_dispatch_undo(zr, c, call);
+		cond_resched();
+		goto again;
 	}
 	seq = ++c->seq;
 	((struct zufs_hdr *)c->buf)->seq = seq;
@@ -436,6 +472,15 @@ int zuf_dispatch(struct zuf_call *call)
 	ret = zuf_chan_wait_reply(c, &abandoned);
 	if (abandoned)
 		return ret;	/* the channel frees itself on the reply */
+	if (ret == ZUF_RESEND_UNSENT || ret == ZUF_RESEND_LOST) {
+		zuf_dispatch_undo(zr, c, call);
+		if (ret == ZUF_RESEND_LOST && ++lost > ZUF_MAX_LOST) {
+			zuf_err_rl("op %u lost by %u servers in a row: -EIO\n",
+				   h->op, lost);
+			return -EIO;
+		}
+		goto again;
+	}
 	if (!ret)
 		ret = zuf_reply_check(call, c->buf, seq);
 	zuf_chan_release(zr, c, !ret && call->iter && !call->iter_to_server);
@@ -482,10 +527,14 @@ void zuf_chan_unbind(struct zuf_file *zf)
 		return;
 	spin_lock(&c->lock);
 	c->owner = NULL;
-	if (c->state == ZC_POSTED || c->state == ZC_DELIVERED ||
-	    c->state == ZC_REPLYING) {
-		zuf_err_rl("server left channel %d with a command: -EIO\n",
+	if (c->state == ZC_POSTED) {
+		zuf_chan_complete_locked(c, ZUF_RESEND_UNSENT);
+	} else if (c->state == ZC_DELIVERED) {
+		zuf_err_rl("server left channel %d with a command: resent\n",
 			   (int)c->index);
+		zuf_chan_complete_locked(c, ZUF_RESEND_LOST);
+	} else if (c->state == ZC_REPLYING) {
+		/* cannot happen: release does not race the WAIT ioctl */
 		zuf_chan_complete_locked(c, -EIO);
 	}
 	spin_unlock(&c->lock);

@@ -15,6 +15,7 @@
 #include <linux/file.h>
 #include <linux/dax.h>
 #include <linux/pfn_t.h>
+#include <linux/poll.h>
 
 #include "zuf.h"
 
@@ -77,6 +78,7 @@ static int zuf_ioc_handshake(struct zuf_file *zf, void __user *arg)
 	}
 	h.features &= zr->granted;
 	h.server_id = zr->server_gen;
+	zf->gen = zr->server_gen;
 	spin_unlock(&zr->lock);
 	zf->handshaken = true;
 
@@ -245,6 +247,21 @@ static long zuf_control_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * Readable while calls wait for a server and none is attached: zusd.socket
+ * (ListenSpecial= on this file) then starts zusd.
+ */
+static __poll_t zuf_control_poll(struct file *file, poll_table *wait)
+{
+	struct zuf_file *zf = file->private_data;
+	struct zuf_root *zr = zf->zr;
+
+	poll_wait(file, &zr->poll_wq, wait);
+	if (!READ_ONCE(zr->nservers) && atomic_read(&zr->nwaiting))
+		return EPOLLIN | EPOLLRDNORM;
+	return 0;
+}
+
 static int zuf_control_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct zuf_file *zf = file->private_data;
@@ -257,6 +274,7 @@ const struct file_operations zuf_control_fops = {
 	.open		= zuf_control_open,
 	.release	= zuf_control_release,
 	.unlocked_ioctl	= zuf_control_ioctl,
+	.poll		= zuf_control_poll,
 	.mmap		= zuf_control_mmap,
 	.llseek		= noop_llseek,
 };
