@@ -5,7 +5,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "health.h"
 
@@ -17,6 +20,35 @@ static pthread_key_t zh_key;
 static pthread_once_t zh_once = PTHREAD_ONCE_INIT;
 static _Thread_local int zh_slot = -1;	/* -2: no slot left, untracked */
 static _Thread_local unsigned int zh_depth;
+
+/*
+ * Test hook (ZUSD_TEST_HANG_FILE=PATH, read once): while PATH exists, a
+ * request stalls at its start, marked busy, so that the watchdog pings stop
+ * and systemd kills zusd.  Unset: one predictable branch per request.
+ */
+static const char *zh_hang_file;
+static pthread_once_t zh_hang_once = PTHREAD_ONCE_INIT;
+static atomic_bool zh_hang_logged;
+
+static void zh_hang_init(void)
+{
+	const char *p = getenv("ZUSD_TEST_HANG_FILE");
+
+	if (p && *p)
+		zh_hang_file = p;
+}
+
+static void zh_hang(void)
+{
+	struct timespec step = { 0, 50 * 1000 * 1000 };
+
+	while (!access(zh_hang_file, F_OK)) {
+		if (!atomic_exchange(&zh_hang_logged, true))
+			fprintf(stderr, "zusd: test hang: %s exists, request "
+				"stalled\n", zh_hang_file);
+		nanosleep(&step, NULL);
+	}
+}
 
 static uint64_t zh_now(void)
 {
@@ -66,6 +98,9 @@ void zusd_busy_begin(void)
 	if (zh_slot >= 0)
 		atomic_store_explicit(&zh_since[zh_slot], zh_now(),
 				      memory_order_relaxed);
+	pthread_once(&zh_hang_once, zh_hang_init);
+	if (__builtin_expect(zh_hang_file != NULL, 0))
+		zh_hang();
 }
 
 void zusd_busy_end(void)

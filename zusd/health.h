@@ -12,6 +12,11 @@
  * Lock-free: each thread owns one slot (taken at its first request, given
  * back when it exits) holding the time its current request started, or 0.
  * Nested brackets count as one.
+ *
+ * Test hook: with ZUSD_TEST_HANG_FILE=PATH in the environment (read once),
+ * a request that begins while PATH exists stalls, marked busy, in 50 ms
+ * steps until PATH is removed ("zusd: test hang: PATH exists, request
+ * stalled" once on stderr): the watchdog pings stop and systemd kills zusd.
  */
 #ifndef ZUSD_HEALTH_H
 #define ZUSD_HEALTH_H

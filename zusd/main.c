@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -31,9 +33,13 @@
 
 #include "config.h"
 #include "dbus_service.h"
+#include "fdstore.h"
 #include "fuse_transport.h"
 #include "health.h"
+#include "kmounts.h"
+#include "log.h"
 #include "mount.h"
+#include "mtab.h"
 #include "stats.h"
 #include "zuf_serve.h"
 #include "zuf_transport.h"
@@ -89,8 +95,8 @@ static void usage(FILE *f)
 "  -d, --debug            trace every FUSE request / more zuf messages\n"
 "      --dbus             serve D-Bus also when not run as the daemon\n"
 "      --test-evil=KIND   zuf, tests only: send malformed replies of one\n"
-"                         kind (getattr, lookup, readdir, extents, statfs,\n"
-"                         seq) to check that zuf.ko rejects them\n"
+"                         kind (getattr, lookup, readdir, extents, mapped,\n"
+"                         statfs, seq) to check that zuf.ko rejects them\n"
 "  -h, --help             show this help and exit\n"
 "  -V, --version          show the version and exit\n"
 "\n"
@@ -183,7 +189,8 @@ static int parse_args(int argc, char **argv, struct zusd_opts *o)
 		case OPT_EVIL:
 			if (zuf_transport_evil_mode(optarg) < 0) {
 				fprintf(stderr, "zusd: --test-evil wants getattr, "
-					"lookup, readdir, extents, statfs or seq\n");
+					"lookup, readdir, extents, mapped, statfs "
+					"or seq\n");
 				return 2;
 			}
 			o->evil = optarg;
@@ -328,6 +335,7 @@ struct zd_mnt {
 	int ret;		/* 0 or 1, once ZM_DONE */
 	bool announced;		/* MountAdded sent */
 	bool held;		/* under lock: a D-Bus Mount() waits on it */
+	enum zusd_mt_origin origin;	/* for the fd store */
 };
 
 struct zusd {
@@ -347,7 +355,13 @@ struct zusd {
 	bool zuf;
 	atomic_bool zuf_ready;	/* zusd_zuf_serve() serves */
 	atomic_bool zuf_done;	/* and has returned */
-	struct zusd_stats *zuf_stats;	/* every kernel mount's, summed */
+	struct zusd_stats *zuf_stats;	/* commands for no known mount */
+	struct zusd_kmounts km;		/* the kernel's mounts (zuf) */
+	atomic_bool table_dirty;	/* the mount table changed */
+	struct zusd_fdstore fdstore;	/* the table, in systemd's fd store */
+	struct zusd_mtab prev;		/* the previous zusd's table */
+	int zuf_control_fd;		/* from zusd.socket, -1: none */
+	int fdstore_err;		/* the last save error logged */
 };
 
 /* Wake the main loop (from any thread). */
@@ -393,6 +407,7 @@ static void zd_mnt_mounted(void *ctx)
 
 	pthread_mutex_lock(&zd->lock);
 	atomic_store(&zm->state, ZM_SERVING);
+	atomic_store(&zd->table_dirty, true);
 	zm->announced = true;
 	zusd_dbus_mount_added(zd->svc, zm->device, zm->mountpoint, zm->fstype);
 	pthread_mutex_unlock(&zd->lock);
@@ -506,8 +521,8 @@ static char *zd_conf_opts(const struct zusd_config *c, const char *opts)
 /* Start serving one FUSE mount (its thread reports back). */
 static int zd_mnt_start(struct zusd *zd, const char *device,
 			const char *mountpoint, const char *fstype,
-			const char *options, char *err, size_t errlen,
-			struct zd_mnt **out)
+			const char *options, enum zusd_mt_origin origin,
+			char *err, size_t errlen, struct zd_mnt **out)
 {
 	struct zusd_opts po;
 	struct zd_mnt *zm;
@@ -541,6 +556,7 @@ static int zd_mnt_start(struct zusd *zd, const char *device,
 	zm->plugin_opts = po.plugin_opts;
 	zm->fuse_opts = po.fuse_opts;
 	zm->readonly = po.readonly;
+	zm->origin = origin;
 	pthread_mutex_init(&zm->ctl.lock, NULL);
 	zm->ctl.mounted = zd_mnt_mounted;
 	zm->ctl.ctx = zm;
@@ -592,6 +608,8 @@ static unsigned int zd_reap(struct zusd *zd, unsigned int *nreaped)
 		zd_mnt_free(zm);
 	}
 	pthread_mutex_unlock(&zd->lock);
+	if (n)
+		atomic_store(&zd->table_dirty, true);
 	if (nreaped)
 		*nreaped = n;
 	return failed;
@@ -623,6 +641,15 @@ static int zd_list_mounts(void *ctx, zusd_dbus_emit_mount_t emit, void *ectx)
 		if (atomic_load(&zm->state) != ZM_SERVING)
 			continue;
 		mi.pmem_bytes = zm->m.sb.pmem.size;
+		if (zm->m.sb.ntier) {
+			struct zus_tier_status st;
+
+			/* the plugin knows the tier's data size */
+			zusd_busy_begin();
+			if (!zusd_mount_tier_status(&zm->m, &st))
+				mi.tier_bytes = st.tier_bytes;
+			zusd_busy_end();
+		}
 		emit(ectx, &mi);
 	}
 	pthread_mutex_unlock(&zd->lock);
@@ -651,6 +678,45 @@ static int zd_get_stats(void *ctx, const char *mountpoint,
 	return ret;
 }
 
+/* A plugin's tier counters as D-Bus shows them. */
+static void zd_tier_copy(const struct zus_tier_status *st,
+			 struct zusd_tier_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->backend, sizeof(out->backend), "%.*s",
+		 (int)sizeof(st->backend), st->backend);
+	out->ntier = st->ntier;
+	out->low_pct = st->low_pct;
+	out->high_pct = st->high_pct;
+	out->migrating = st->migrating;
+	out->pmem_bytes = st->pmem_bytes;
+	out->pmem_free_bytes = st->pmem_free_bytes;
+	out->tier_bytes = st->tier_bytes;
+	out->tier_free_bytes = st->tier_free_bytes;
+	out->migrations = st->migrations;
+	out->migrated_bytes = st->migrated_bytes;
+	out->promotions = st->promotions;
+	out->promoted_bytes = st->promoted_bytes;
+	out->cold_reads = st->cold_reads;
+	out->cold_read_bytes = st->cold_read_bytes;
+	out->migrate_ns = st->migrate_ns;
+	out->migrate_bytes_per_sec = st->migrate_bytes_per_sec;
+	out->io_reads = st->io.reads;
+	out->io_writes = st->io.writes;
+	out->io_read_bytes = st->io.read_bytes;
+	out->io_write_bytes = st->io.write_bytes;
+	out->io_queue_depth = st->io.queue_depth;
+	out->io_max_queue_depth = st->io.max_queue_depth;
+}
+
+/* A tier_status result as GetTierStatus wants it: -ENODATA for no tier. */
+static int zd_tier_result(int ret, const struct zus_tier_status *st)
+{
+	if (ret == -EOPNOTSUPP || ret == -ENODEV || (!ret && !st->ntier))
+		return -ENODATA;
+	return ret;
+}
+
 static int zd_get_tier_status(void *ctx, const char *mountpoint,
 			      struct zusd_tier_status *out)
 {
@@ -659,49 +725,20 @@ static int zd_get_tier_status(void *ctx, const char *mountpoint,
 	struct zd_mnt *zm;
 	int ret;
 
+	/* under the lock: the mount's thread cannot close it meanwhile */
 	pthread_mutex_lock(&zd->lock);
 	zm = zd_find(zd, mountpoint);
 	if (!zm) {
 		ret = -ENOENT;
-	} else if (!zm->m.ops->tier_status) {
-		ret = -ENODATA;
 	} else {
-		memset(&st, 0, sizeof(st));
 		zusd_busy_begin();
-		ret = zm->m.ops->tier_status(&zm->m.sb, &st);
+		ret = zd_tier_result(zusd_mount_tier_status(&zm->m, &st), &st);
 		zusd_busy_end();
-		if (ret == -ENODEV || (!ret && !st.ntier))
-			ret = -ENODATA;
 	}
 	pthread_mutex_unlock(&zd->lock);
-	if (ret)
-		return ret;
-	memset(out, 0, sizeof(*out));
-	snprintf(out->backend, sizeof(out->backend), "%.*s",
-		 (int)sizeof(st.backend), st.backend);
-	out->ntier = st.ntier;
-	out->low_pct = st.low_pct;
-	out->high_pct = st.high_pct;
-	out->migrating = st.migrating;
-	out->pmem_bytes = st.pmem_bytes;
-	out->pmem_free_bytes = st.pmem_free_bytes;
-	out->tier_bytes = st.tier_bytes;
-	out->tier_free_bytes = st.tier_free_bytes;
-	out->migrations = st.migrations;
-	out->migrated_bytes = st.migrated_bytes;
-	out->promotions = st.promotions;
-	out->promoted_bytes = st.promoted_bytes;
-	out->cold_reads = st.cold_reads;
-	out->cold_read_bytes = st.cold_read_bytes;
-	out->migrate_ns = st.migrate_ns;
-	out->migrate_bytes_per_sec = st.migrate_bytes_per_sec;
-	out->io_reads = st.io.reads;
-	out->io_writes = st.io.writes;
-	out->io_read_bytes = st.io.read_bytes;
-	out->io_write_bytes = st.io.write_bytes;
-	out->io_queue_depth = st.io.queue_depth;
-	out->io_max_queue_depth = st.io.max_queue_depth;
-	return 0;
+	if (!ret)
+		zd_tier_copy(&st, out);
+	return ret;
 }
 
 static int zd_restart(void *ctx, char *err, size_t errlen)
@@ -731,7 +768,7 @@ static int zd_mount(void *ctx, const char *device, const char *mountpoint,
 		return -EBUSY;
 	}
 	r = zd_mnt_start(zd, device, mountpoint, *fstype ? fstype : "pmfs2",
-			 options, err, errlen, &zm);
+			 options, ZUSD_MT_DBUS, err, errlen, &zm);
 	if (r)
 		return r;
 	/* held: the main loop does not free it until we let go */
@@ -790,26 +827,192 @@ static const struct zusd_dbus_ops zd_dbus_fuse_ops = {
 	.unmount = zd_unmount,
 };
 
-/* zuf: the counters of every kernel mount together ("") */
+/* ---- zuf: the kernel's mounts ---- */
+
+static int zd_zuf_get_tier_status(void *ctx, const char *mountpoint,
+				  struct zusd_tier_status *out);
+
+static int zd_zuf_list_mounts(void *ctx, zusd_dbus_emit_mount_t emit,
+			      void *ectx)
+{
+	struct zusd *zd = ctx;
+	struct zusd_kmounts *k = &zd->km;
+	char (*mps)[PATH_MAX] = calloc(ZUSD_KMOUNTS_MAX, PATH_MAX);
+	int n = 0;
+
+	zusd_kmounts_refresh(k);	/* the kernel does not tell zusd */
+	/* tier sizes, from the plugin once (not under k->lock: see below) */
+	pthread_mutex_lock(&k->lock);
+	for (int i = 0; mps && i < ZUSD_KMOUNTS_MAX; i++)
+		if (k->m[i].state == ZUSD_KM_MOUNTED && !k->m[i].tier_bytes &&
+		    k->m[i].mountpoint[0] && strstr(k->m[i].options, "tier="))
+			snprintf(mps[n++], PATH_MAX, "%s", k->m[i].mountpoint);
+	pthread_mutex_unlock(&k->lock);
+	for (int i = 0; i < n; i++) {
+		struct zusd_tier_status t;
+
+		zd_zuf_get_tier_status(zd, mps[i], &t);	/* caches it */
+	}
+	free(mps);
+	pthread_mutex_lock(&k->lock);
+	for (int i = 0; i < ZUSD_KMOUNTS_MAX; i++) {
+		const struct zusd_kmount *m = &k->m[i];
+		struct zusd_dbus_mount_info mi = {
+			.device = m->device, .mountpoint = m->mountpoint,
+			.fstype = m->fstype, .options = m->options,
+			.state = zusd_km_state_name(m->state),
+			.pmem_bytes = m->pmem_bytes,
+			.tier_bytes = m->tier_bytes,
+		};
+
+		if (m->state != ZUSD_KM_FREE)
+			emit(ectx, &mi);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+/* zuf: one kernel mount's counters, or every mount's summed ("") */
 static int zd_zuf_get_stats(void *ctx, const char *mountpoint,
 			    struct zusd_stats_snapshot *out)
 {
 	struct zusd *zd = ctx;
+	struct zusd_kmounts *k = &zd->km;
+	int ret = *mountpoint ? -ENOENT : 0;
 
+	memset(out, 0, sizeof(*out));
 	if (*mountpoint)
-		return -ENOENT;
-	if (zd->zuf_stats)
+		zusd_kmounts_refresh(k);
+	else if (zd->zuf_stats)	/* commands for no mount count in the sum */
 		zusd_stats_snapshot(zd->zuf_stats, out);
-	else
-		memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&k->lock);
+	for (int i = 0; i < ZUSD_KMOUNTS_MAX; i++) {
+		const struct zusd_kmount *m = &k->m[i];
+		struct zusd_stats_snapshot one;
+
+		if (!m->stats || (*mountpoint &&
+				  strcmp(m->mountpoint, mountpoint)))
+			continue;
+		zusd_stats_snapshot(m->stats, &one);
+		zusd_stats_merge(out, &one);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&k->lock);
+	return ret;
+}
+
+struct zd_zuf_tier {
+	const char *device;
+	struct zus_tier_status st;
+};
+
+/* On the mount, held by the transport (an umount waits for us). */
+static int zd_zuf_tier_fn(struct zus_sb *sb, const struct zus_fs_type *type,
+			  void *arg)
+{
+	struct zd_zuf_tier *zt = arg;
+	int ret;
+
+	/* the slot may have been reused by another mount meanwhile */
+	if (!sb->dev_path || strcmp(sb->dev_path, zt->device))
+		return -ENOENT;
+	if (!type->ops->tier_status)
+		return -EOPNOTSUPP;
+	zusd_busy_begin();
+	ret = type->ops->tier_status(sb, &zt->st);
+	zusd_busy_end();
+	return ret;
+}
+
+static int zd_zuf_get_tier_status(void *ctx, const char *mountpoint,
+				  struct zusd_tier_status *out)
+{
+	struct zusd *zd = ctx;
+	struct zusd_kmounts *k = &zd->km;
+	struct zd_zuf_tier zt;
+	const void *key = NULL;
+	char *device = NULL;
+	int ret;
+
+	/*
+	 * Not under k->lock: the transport takes it inside its own mount
+	 * lock (mount hooks), and zusd_zuf_with_mount() takes that one.
+	 */
+	pthread_mutex_lock(&k->lock);
+	for (int i = 0; i < ZUSD_KMOUNTS_MAX && !key; i++) {
+		const struct zusd_kmount *m = &k->m[i];
+
+		if (m->state == ZUSD_KM_MOUNTED &&
+		    !strcmp(m->mountpoint, mountpoint)) {
+			key = atomic_load(&m->key);
+			device = strdup(m->device);
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	if (!key)
+		return -ENOENT;
+	if (!device)
+		return -ENOMEM;
+	memset(&zt, 0, sizeof(zt));
+	zt.device = device;
+	ret = zd_tier_result(zusd_zuf_with_mount(key, zd_zuf_tier_fn, &zt),
+			     &zt.st);
+	free(device);
+	if (ret)
+		return ret;
+	zd_tier_copy(&zt.st, out);
+	/* for Mounts: the tier's size */
+	pthread_mutex_lock(&k->lock);
+	for (int i = 0; i < ZUSD_KMOUNTS_MAX; i++)
+		if (atomic_load(&k->m[i].key) == key)
+			k->m[i].tier_bytes = zt.st.tier_bytes;
+	pthread_mutex_unlock(&k->lock);
 	return 0;
 }
 
 /* zuf: the kernel owns the mounts; zusd can only be restarted */
 static const struct zusd_dbus_ops zd_dbus_zuf_ops = {
+	.list_mounts = zd_zuf_list_mounts,
 	.get_stats = zd_zuf_get_stats,
+	.get_tier_status = zd_zuf_get_tier_status,
 	.restart = zd_restart,
 };
+
+/* the table changed: the service thread rewrites the fd store */
+static void zd_table_changed(void *ctx)
+{
+	struct zusd *zd = ctx;
+
+	atomic_store(&zd->table_dirty, true);
+	zusd_dbus_mounts_changed(zd->svc);
+}
+
+/* zuf_serve.c's mount hooks, on the transport's mount thread */
+static void zd_zuf_mount_begin(void *ctx, struct zus_sb *sb,
+			       const char *fstype, const char *options)
+{
+	struct zusd *zd = ctx;
+	uint64_t tier_bytes = 0;
+	int r;
+
+	for (unsigned int i = 0; i < sb->ntier; i++)
+		tier_bytes += sb->tier[i].size;
+	r = zusd_kmounts_begin(&zd->km, sb, fstype, sb->dev_path, options,
+			       sb->readonly, sb->pmem.size, tier_bytes);
+	if (r)
+		fprintf(stderr, "zusd: %s: not listed over D-Bus: %s\n",
+			sb->dev_path, strerror(-r));
+}
+
+static void zd_zuf_mount_end(void *ctx, struct zus_sb *sb, int mount_err)
+{
+	struct zusd *zd = ctx;
+
+	if (mount_err > 0)	/* zusd stops: the next one re-attaches it */
+		zusd_kmounts_detach(&zd->km, sb);
+	else
+		zusd_kmounts_end(&zd->km, sb);
+}
 
 /* ---- zuf channel commands: statistics and watchdog ---- */
 
@@ -824,6 +1027,11 @@ static void zd_zuf_op_begin(void *ctx)
 static enum zusd_op zd_zuf_op(uint32_t op)
 {
 	switch (op) {
+	case ZUFS_OP_MOUNT: return ZUSD_OP_MOUNT;
+	case ZUFS_OP_UMOUNT: return ZUSD_OP_UMOUNT;
+	case ZUFS_OP_REMOUNT: return ZUSD_OP_REMOUNT;
+	case ZUFS_OP_STATFS: return ZUSD_OP_STATFS;
+	case ZUFS_OP_SYNC: return ZUSD_OP_SYNC;
 	case ZUFS_OP_LOOKUP: return ZUSD_OP_LOOKUP;
 	case ZUFS_OP_CREATE: return ZUSD_OP_CREATE;
 	case ZUFS_OP_MKDIR: return ZUSD_OP_MKDIR;
@@ -852,22 +1060,102 @@ static enum zusd_op zd_zuf_op(uint32_t op)
 	}
 }
 
+/*
+ * sb is the mount's (NULL: no such mount, e.g. after UMOUNT): its own
+ * counters, found without a lock (kmounts.h).
+ */
 static void zd_zuf_op_end(void *ctx, struct zus_sb *sb, uint32_t op,
 			  uint64_t bytes, int err)
 {
 	struct zusd *zd = ctx;
+	struct zusd_stats *s = zusd_kmounts_stats(&zd->km, sb);
 
-	zusd_stats_done(zd->zuf_stats, zd_zuf_op(op), zd_zuf_t0, bytes, err);
+	zusd_stats_done(s ? s : zd->zuf_stats, zd_zuf_op(op), zd_zuf_t0,
+			bytes, err);
+	if (op == ZUFS_OP_MOUNT && sb && !err)
+		zusd_kmounts_mounted(&zd->km, sb);
 	zusd_busy_end();
 }
 
 static void zd_dbus_log(void *ctx, int prio, const char *msg)
 {
-	struct zusd *zd = ctx;
+	zusd_log_msg(prio, msg);
+}
 
-	if (prio > zd->cfg.log_level && !zd->o->debug)
+/* ---- the fd store ---- */
+
+/* Write the mount table to the fd store (zusd's main loop only). */
+static void zd_table_save(struct zusd *zd)
+{
+	struct zusd_mtab t = { 0 };
+	int r = 0;
+
+	pthread_mutex_lock(&zd->lock);
+	/* starting ones too: a restored mount must survive a crash meanwhile */
+	for (struct zd_mnt *zm = zd->mounts; zm && !r; zm = zm->next)
+		if (atomic_load(&zm->state) != ZM_DONE)
+			r = zusd_mtab_add(&t, "fuse", zm->origin, zm->fstype,
+					  zm->device, zm->mountpoint,
+					  zm->options);
+	pthread_mutex_unlock(&zd->lock);
+	if (!r)
+		r = zusd_kmounts_to_mtab(&zd->km, &t);
+	if (!r)
+		r = zusd_fdstore_save(&zd->fdstore, &t);
+	if (r && r != zd->fdstore_err)
+		zusd_log(ZUS_LOG_WARNING, "fd store: cannot save the mount "
+			 "table: %s (a restarted zusd will not know the mounts "
+			 "made over D-Bus)", strerror(-r));
+	zd->fdstore_err = r;
+	zusd_mtab_free(&t);
+}
+
+/*
+ * A FUSE mount of a zusd that died is dead (ENOTCONN): detach it so that
+ * the mountpoint can be mounted again.
+ */
+static void zd_fuse_clear_dead(const char *mountpoint)
+{
+	struct stat st;
+
+	if (!*mountpoint || !stat(mountpoint, &st) || errno != ENOTCONN)
 		return;
-	fprintf(stderr, "zusd: %s\n", msg);
+	if (umount2(mountpoint, MNT_DETACH))
+		zusd_log(ZUS_LOG_WARNING, "%s: cannot detach the previous "
+			 "zusd's dead FUSE mount: %s", mountpoint,
+			 strerror(errno));
+	else
+		zusd_log(ZUS_LOG_NOTICE, "%s: detached the previous zusd's "
+			 "dead FUSE mount", mountpoint);
+}
+
+/* FUSE daemon: the previous zusd's mounts made over D-Bus, made again. */
+static unsigned int zd_fuse_restore(struct zusd *zd)
+{
+	unsigned int failed = 0;
+	char err[512];
+
+	for (size_t i = 0; i < zd->prev.n; i++) {
+		const struct zusd_mt_entry *e = &zd->prev.e[i];
+
+		if (strcmp(e->transport, "fuse"))
+			continue;
+		zd_fuse_clear_dead(e->mountpoint);
+		if (e->origin != ZUSD_MT_DBUS)
+			continue;	/* zusd.conf makes its own again */
+		if (zd_mnt_start(zd, e->device, e->mountpoint, e->fstype,
+				 e->options, ZUSD_MT_DBUS, err, sizeof(err),
+				 NULL)) {
+			zusd_log(ZUS_LOG_ERR, "fd store: cannot mount %s on %s "
+				 "again: %s", e->device, e->mountpoint, err);
+			failed++;
+		} else {
+			zusd_log(ZUS_LOG_INFO, "fd store: mounting %s on %s "
+				 "again (made over D-Bus)", e->device,
+				 e->mountpoint);
+		}
+	}
+	return failed;
 }
 
 static uint64_t zd_now_usec(void)
@@ -958,21 +1246,82 @@ static void zd_zuf_serving(void *ctx)
 	atomic_store(&zd->zuf_ready, true);
 }
 
+/* How long a new zusd waits for the kernel to re-attach the old mounts. */
+#define ZD_REATTACH_USEC	(10 * 1000000ull)
+
+/*
+ * The previous zusd's mounts that the kernel did not re-attach in time
+ * (unmounted meanwhile?): logged, listed in lost, and forgotten.
+ */
+static void zd_zuf_lost(struct zusd *zd, char *lost, size_t len)
+{
+	struct zusd_kmounts *k = &zd->km;
+	size_t used = 0;
+
+	lost[0] = '\0';
+	pthread_mutex_lock(&k->lock);
+	for (int i = 0; i < ZUSD_KMOUNTS_MAX; i++) {
+		const struct zusd_kmount *m = &k->m[i];
+		int n;
+
+		if (m->state != ZUSD_KM_WAITING)
+			continue;
+		zusd_log(ZUS_LOG_ERR, "fd store: %s %s (%s) was not re-attached "
+			 "by the kernel within %llu s", m->fstype, m->device,
+			 m->mountpoint[0] ? m->mountpoint : "mountpoint unknown",
+			 ZD_REATTACH_USEC / 1000000);
+		n = snprintf(lost + used, len - used, "%s%s", used ? ", " : "",
+			     m->device);
+		if (n > 0 && (size_t)n < len - used)
+			used += (size_t)n;
+	}
+	pthread_mutex_unlock(&k->lock);
+	zusd_kmounts_drop_waiting(k);
+}
+
 /* zuf: zusd_zuf_serve() runs on the main thread; this one does the rest */
 static void *zd_zuf_service(void *arg)
 {
 	struct zusd *zd = arg;
-	uint64_t last = 0;
+	uint64_t last = 0, last_refresh = 0, serving_since = 0;
 	bool ready = false, restarting = false;
+	unsigned int missing = 0;
+	char lost[160] = "";
 
 	while (!atomic_load(&zd->zuf_done)) {
-		if (!ready && atomic_load(&zd->zuf_ready)) {
-			ready = true;
-			zusd_dbus_set_state(zd->svc, "running");
-			sd_notify(0, "READY=1");
-			zd_status(zd, "serving %s over zuf (the kernel mounts)",
-				  zd->o->plugin);
+		uint64_t now = zd_now_usec();
+
+		/* a new mount is in mountinfo only after zusd answered it */
+		if ((missing || atomic_load(&zd->table_dirty)) &&
+		    now - last_refresh >= 1000000) {
+			last_refresh = now;
+			missing = zusd_kmounts_refresh(&zd->km);
 		}
+		if (!ready && atomic_load(&zd->zuf_ready)) {
+			unsigned int waiting = zusd_kmounts_count(&zd->km,
+								  ZUSD_KM_WAITING);
+
+			if (!serving_since)
+				serving_since = now;
+			if (waiting && now - serving_since < ZD_REATTACH_USEC) {
+				zd_status(zd, "waiting for the kernel to re-attach "
+					  "%u mount%s", waiting,
+					  waiting == 1 ? "" : "s");
+			} else {
+				if (waiting)
+					zd_zuf_lost(zd, lost, sizeof(lost));
+				ready = true;
+				zusd_dbus_set_state(zd->svc, waiting ? "degraded" :
+						    "running");
+				sd_notify(0, "READY=1");
+				zd_status(zd, "serving %s over zuf (the kernel "
+					  "mounts)%s%s", zd->o->plugin,
+					  lost[0] ? "; not re-attached: " : "",
+					  lost);
+			}
+		}
+		if (atomic_exchange(&zd->table_dirty, false))
+			zd_table_save(zd);
 		if (atomic_load(&zd->restart) && !restarting) {
 			/* zuf_serve.c's signal thread stops the transport */
 			restarting = true;
@@ -1004,6 +1353,8 @@ static int zd_run_zuf(struct zusd *zd)
 	zc.serving = zd_zuf_serving;
 	zc.op_begin = zd_zuf_op_begin;
 	zc.op_end = zd_zuf_op_end;
+	zc.mount_begin = zd_zuf_mount_begin;
+	zc.mount_end = zd_zuf_mount_end;
 	zc.ctx = zd;
 	return zusd_zuf_serve(&zc);
 }
@@ -1038,23 +1389,28 @@ static int zd_run_fuse(struct zusd *zd, const sigset_t *sigs)
 		}
 		r = zd_mnt_start(zd, o->device, o->mountpoint,
 				 o->fstype ? o->fstype : zd_fstype(o), opts,
-				 err, sizeof(err), NULL);
+				 ZUSD_MT_CMDLINE, err, sizeof(err), NULL);
 		free(opts);
 		if (r) {
 			fprintf(stderr, "zusd: %s\n", err);
 			return 1;
 		}
 	} else {
+		/* first: it detaches dead mounts on zusd.conf's mountpoints */
+		failed += zd_fuse_restore(zd);
 		for (size_t i = 0; i < zd->cfg.nmounts; i++) {
 			const struct zusd_conf_mount *cm = &zd->cfg.mounts[i];
 			char *opts = zd_conf_opts(&zd->cfg, cm->options);
 			int r = -ENOMEM;
 
+			/* even without a table (a corrupt one, no systemd) */
+			zd_fuse_clear_dead(cm->mountpoint);
 			snprintf(err, sizeof(err), "out of memory");
 			if (opts)
 				r = zd_mnt_start(zd, cm->device, cm->mountpoint,
 						 cm->fstype ? cm->fstype : "pmfs2",
-						 opts, err, sizeof(err), NULL);
+						 opts, ZUSD_MT_CONFIG, err,
+						 sizeof(err), NULL);
 			free(opts);
 			if (r) {
 				fprintf(stderr, "zusd: [mount.%s]: %s\n",
@@ -1117,6 +1473,9 @@ static int zd_run_fuse(struct zusd *zd, const sigset_t *sigs)
 					    "running");
 			sd_notify(0, "READY=1");
 		}
+		/* not while stopping: the next zusd needs the table as it was */
+		if (atomic_exchange(&zd->table_dirty, false))
+			zd_table_save(zd);
 		zd_watchdog(zd, &last_ping);
 		if (ready && !zd->stuck)
 			zd_status(zd, "serving %u mount%s over fuse%s%s", n,
@@ -1146,7 +1505,8 @@ int main(int argc, char **argv)
 		ret = zusd_config_defaults(&zd.cfg);
 	if (ret) {
 		fprintf(stderr, "zusd: %s\n", err[0] ? err : strerror(-ret));
-		ret = 1;
+		/* EX_CONFIG: the unit's RestartPreventExitStatus= does not retry */
+		ret = 78;
 		goto out;
 	}
 	/* the daemon (zusd.service): neither DEVICE MOUNTPOINT nor --plugin */
@@ -1161,12 +1521,34 @@ int main(int argc, char **argv)
 	zd.o = &o;
 	zd.main_tid = pthread_self();
 	pthread_mutex_init(&zd.lock, NULL);
+	zusd_kmounts_init(&zd.km);
+	zd.zuf_control_fd = -1;
+	zd.km.changed = zd_table_changed;
+	zd.km.ctx = &zd;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	zd.threads = o.threads ? o.threads :
 		zd.cfg.threads_per_cpu * (unsigned int)(ncpu > 0 ? ncpu : 1);
 	zd.zuf = !strcmp(o.transport, "zuf");
 	if (sd_watchdog_enabled(0, &zd.watchdog_usec) <= 0)
 		zd.watchdog_usec = 0;
+	/* [log]; errors in zusd.conf itself went to stderr above */
+	zusd_log_setup(zd.cfg.log_level, zd.cfg.log_target, o.debug);
+
+	/*
+	 * The previous zusd's mount table.  Only the table and zusd.socket's
+	 * unused control fd come from systemd: handshaken zuf channel fds are
+	 * never stored (fdstore.h), so the kernel sees a dead zusd die.
+	 */
+	zusd_fdstore_load(&zd.fdstore, &zd.prev, &zd.zuf_control_fd);
+	atomic_store(&zd.table_dirty, true);	/* stored from the start */
+	for (size_t i = 0; zd.zuf && i < zd.prev.n; i++) {
+		const struct zusd_mt_entry *e = &zd.prev.e[i];
+
+		if (!strcmp(e->transport, "zuf") &&
+		    zusd_kmounts_add_waiting(&zd.km, e->fstype, e->device,
+					     e->mountpoint, e->options))
+			zusd_log(ZUS_LOG_WARNING, "fd store: too many mounts");
+	}
 
 	/*
 	 * Every thread inherits these blocked: the FUSE loop takes them with
@@ -1209,6 +1591,11 @@ int main(int argc, char **argv)
 	zusd_dbus_stop(zd.svc);
 	/* the transport's threads and the D-Bus service have stopped */
 	zusd_stats_free(zd.zuf_stats);
+	zusd_kmounts_destroy(&zd.km);
+	zusd_fdstore_close(&zd.fdstore);
+	zusd_mtab_free(&zd.prev);
+	if (zd.zuf_control_fd >= 0)
+		close(zd.zuf_control_fd);
 	pthread_mutex_destroy(&zd.lock);
 out_cfg:
 	zusd_config_free(&zd.cfg);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 
+#include "log.h"
 #include "mount.h"
 
 static const char *prio_name(int prio)
@@ -21,13 +22,11 @@ static const char *prio_name(int prio)
 	}
 }
 
-/* Plugin messages go to stderr (journald captures it under systemd). */
-static void zusd_log(struct zus_sb *sb, int prio, const char *msg)
+/* Plugin messages, as [log] says (log.h). */
+static void mount_log(struct zus_sb *sb, int prio, const char *msg)
 {
-	if (prio > ZUS_LOG_INFO && !getenv("ZUSD_DEBUG"))
-		return;
-	fprintf(stderr, "zusd: %s: %s: %s\n", sb->dev_path ? sb->dev_path : "?",
-		prio_name(prio), msg);
+	zusd_log(prio, "%s: %s: %s", sb->dev_path ? sb->dev_path : "?",
+		 prio_name(prio), msg);
 }
 
 /*
@@ -157,7 +156,7 @@ int zusd_mount_open(struct zusd_mount *m, const struct zusd_mount_args *a)
 	m->sb.dev_path = a->device;
 	zusd_tier_apply(&m->tier, &m->sb);	/* options, tier devices */
 	m->sb.readonly = a->readonly;
-	m->sb.log = zusd_log;
+	m->sb.log = mount_log;
 	m->sb.host_private = m;
 
 	ret = m->ops->mount(&m->sb);

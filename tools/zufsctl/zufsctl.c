@@ -176,6 +176,22 @@ static void mounts_free(struct mounts *ms)
 	ms->n = 0;
 }
 
+/*
+ * The JSON object of a mount, left open for the command's own keys:
+ * {"device":..,"mountpoint":..,"fstype":..,"state":..
+ */
+static void json_mount_open(const struct mount_info *m)
+{
+	printf("{\"device\":");
+	json_str(m->device);
+	printf(",\"mountpoint\":");
+	json_str(m->mountpoint);
+	printf(",\"fstype\":");
+	json_str(m->fstype);
+	printf(",\"state\":");
+	json_str(m->state);
+}
+
 static int get_mounts(sd_bus *bus, struct mounts *ms, sd_bus_error *e)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -447,6 +463,11 @@ struct cmd_opts {
 	const char *options;
 };
 
+static const struct tier_entry *find_tier(const struct tier *t,
+					  const char *mountpoint);
+static void print_tier_line(const struct tier_entry *te);
+static void print_tier_json(const struct tier_entry *te);
+
 static int cmd_status(sd_bus *bus, int argc, char **argv,
 		      const struct cmd_opts *o)
 {
@@ -454,6 +475,7 @@ static int cmd_status(sd_bus *bus, int argc, char **argv,
 	_cleanup_(freep) char *version = NULL, *transport = NULL, *state = NULL;
 	_cleanup_(strv_freep) char **plugins = NULL;
 	struct mounts ms = { 0 };
+	struct tier tier = { 0 };
 	int r;
 
 	r = sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH, BUS_IFACE,
@@ -471,6 +493,8 @@ static int cmd_status(sd_bus *bus, int argc, char **argv,
 					     &plugins);
 	if (r >= 0)
 		r = get_mounts(bus, &ms, &e);
+	if (r >= 0)
+		r = get_tier(bus, &tier, &e);
 	if (r < 0) {
 		r = report("status", &e, r);
 		goto out;
@@ -489,7 +513,20 @@ static int cmd_status(sd_bus *bus, int argc, char **argv,
 				putchar(',');
 			json_str(plugins[i]);
 		}
-		printf("],\"mounts\":%zu}\n", ms.n);
+		printf("],\"mounts\":%zu,\"mount_list\":[", ms.n);
+		for (size_t i = 0; i < ms.n; i++) {
+			const struct tier_entry *te =
+				find_tier(&tier, ms.m[i].mountpoint);
+
+			printf("%s", i ? "," : "");
+			json_mount_open(&ms.m[i]);
+			if (te) {
+				printf(",\"tier\":");
+				print_tier_json(te);
+			}
+			printf("}");
+		}
+		printf("]}\n");
 	} else {
 		printf("zusd %s: %s\n", version, state);
 		printf("  transport: %s\n", transport[0] ? transport : "-");
@@ -498,10 +535,25 @@ static int cmd_status(sd_bus *bus, int argc, char **argv,
 			printf("%s%s", i ? ", " : "", plugins[i]);
 		printf("%s\n", plugins[0] ? "" : "-");
 		printf("  mounts:    %zu\n", ms.n);
+		for (size_t i = 0; i < ms.n; i++) {
+			const struct mount_info *m = &ms.m[i];
+			const struct tier_entry *te =
+				find_tier(&tier, m->mountpoint);
+
+			printf("    %s: %s on %s, %s\n",
+			       m->mountpoint[0] ? m->mountpoint : "(mountpoint unknown)",
+			       m->fstype, m->device, m->state);
+			if (te) {
+				printf("      ");
+				print_tier_line(te);
+				printf("\n");
+			}
+		}
 	}
 	r = 0;
 out:
 	mounts_free(&ms);
+	tier_free(&tier);
 	sd_bus_error_free(&e);
 	return r;
 }
@@ -523,16 +575,10 @@ static int cmd_mounts(sd_bus *bus, int argc, char **argv,
 		for (size_t i = 0; i < ms.n; i++) {
 			const struct mount_info *m = &ms.m[i];
 
-			printf("%s{\"device\":", i ? "," : "");
-			json_str(m->device);
-			printf(",\"mountpoint\":");
-			json_str(m->mountpoint);
-			printf(",\"fstype\":");
-			json_str(m->fstype);
+			printf("%s", i ? "," : "");
+			json_mount_open(m);
 			printf(",\"options\":");
 			json_str(m->options);
-			printf(",\"state\":");
-			json_str(m->state);
 			printf(",\"pmem_bytes\":%" PRIu64
 			       ",\"tier_bytes\":%" PRIu64 "}",
 			       m->pmem_bytes, m->tier_bytes);
@@ -648,6 +694,101 @@ static const struct tier_entry *find_tier(const struct tier *t,
 	return NULL;
 }
 
+/* A tier counter by name: its value, 0 if zusd did not send it. */
+static uint64_t tier_val(const struct tier_entry *te, const char *name)
+{
+	for (size_t i = 0; i < te->n; i++)
+		if (!strcmp(te->c[i].name, name))
+			return te->c[i].v;
+	return 0;
+}
+
+static const char *tier_str(const struct tier_entry *te, const char *name)
+{
+	for (size_t i = 0; i < te->n; i++)
+		if (!strcmp(te->c[i].name, name) && te->c[i].str)
+			return te->c[i].str;
+	return "-";
+}
+
+/* used/size of one level, e.g. "18.0 MiB of 128.0 MiB (14%)" */
+static void fmt_used(char *buf, size_t len, uint64_t size, uint64_t free_b)
+{
+	char u[32], t[32];
+	uint64_t used = free_b < size ? size - free_b : 0;
+
+	fmt_bytes(u, sizeof(u), used);
+	fmt_bytes(t, sizeof(t), size);
+	snprintf(buf, len, "%s of %s (%.0f%%)", u, t,
+		 size ? 100.0 * (double)used / (double)size : 0.0);
+}
+
+/* zufsctl status: one line per tiered mount. */
+static void print_tier_line(const struct tier_entry *te)
+{
+	char tier[96], rate[32];
+
+	fmt_used(tier, sizeof(tier), tier_val(te, "tier_bytes"),
+		 tier_val(te, "tier_free"));
+	fmt_bytes(rate, sizeof(rate), tier_val(te, "migrate_bytes_per_sec"));
+	printf("tier %s used, %" PRIu64 " migrations, %" PRIu64
+	       " promotions, queue %" PRIu64 ", %s/s%s", tier,
+	       tier_val(te, "migrations"), tier_val(te, "promotions"),
+	       tier_val(te, "io_queue_depth"), rate,
+	       tier_val(te, "migrating") ? ", migrating" : "");
+}
+
+/* zufsctl stats: the tier block; every raw counter too with --all. */
+static void print_tier_table(const struct tier_entry *te, bool all)
+{
+	char buf[96], a[32], b[32];
+
+	printf("  tier: %s backend, %" PRIu64 " device%s, watermarks %" PRIu64
+	       "%%/%" PRIu64 "%% free pmem%s\n", tier_str(te, "backend"),
+	       tier_val(te, "ntier"), tier_val(te, "ntier") == 1 ? "" : "s",
+	       tier_val(te, "low_watermark"), tier_val(te, "high_watermark"),
+	       tier_val(te, "migrating") ? ", migrating now" : "");
+	fmt_used(buf, sizeof(buf), tier_val(te, "pmem_bytes"),
+		 tier_val(te, "pmem_free"));
+	printf("    %-12s %s used\n", "pmem", buf);
+	fmt_used(buf, sizeof(buf), tier_val(te, "tier_bytes"),
+		 tier_val(te, "tier_free"));
+	printf("    %-12s %s used\n", "tier", buf);
+	fmt_bytes(a, sizeof(a), tier_val(te, "migrated_bytes"));
+	fmt_bytes(b, sizeof(b), tier_val(te, "migrate_bytes_per_sec"));
+	printf("    %-12s %" PRIu64 " extents, %s, %s/s\n", "migrations",
+	       tier_val(te, "migrations"), a, b);
+	fmt_bytes(a, sizeof(a), tier_val(te, "promoted_bytes"));
+	printf("    %-12s %" PRIu64 " extents, %s\n", "promotions",
+	       tier_val(te, "promotions"), a);
+	fmt_bytes(a, sizeof(a), tier_val(te, "cold_read_bytes"));
+	printf("    %-12s %" PRIu64 ", %s\n", "cold reads",
+	       tier_val(te, "cold_reads"), a);
+	printf("    %-12s %" PRIu64 " (max %" PRIu64 ")\n", "queue depth",
+	       tier_val(te, "io_queue_depth"),
+	       tier_val(te, "io_max_queue_depth"));
+	if (!all)
+		return;
+	printf("  tier counters:\n");
+	for (size_t j = 0; j < te->n; j++)
+		print_counter(&te->c[j]);
+}
+
+static void print_tier_json(const struct tier_entry *te)
+{
+	printf("{");
+	for (size_t j = 0; j < te->n; j++) {
+		printf("%s", j ? "," : "");
+		json_str(te->c[j].name);
+		putchar(':');
+		if (te->c[j].str)
+			json_str(te->c[j].str);
+		else
+			printf("%" PRIu64, te->c[j].v);
+	}
+	printf("}");
+}
+
 static int cmd_stats(sd_bus *bus, int argc, char **argv,
 		     const struct cmd_opts *o)
 {
@@ -684,37 +825,21 @@ static int cmd_stats(sd_bus *bus, int argc, char **argv,
 		}
 		te = find_tier(&tier, m->mountpoint);
 		if (o->json) {
-			printf("%s{\"device\":", shown ? "," : "");
-			json_str(m->device);
-			printf(",\"mountpoint\":");
-			json_str(m->mountpoint);
-			printf(",\"fstype\":");
-			json_str(m->fstype);
+			printf("%s", shown ? "," : "");
+			json_mount_open(m);
 			printf(",\"operations\":");
 			print_stats_json(&st, o->all);
 			if (te) {
-				printf(",\"tier\":{");
-				for (size_t j = 0; j < te->n; j++) {
-					printf("%s", j ? "," : "");
-					json_str(te->c[j].name);
-					putchar(':');
-					if (te->c[j].str)
-						json_str(te->c[j].str);
-					else
-						printf("%" PRIu64, te->c[j].v);
-				}
-				printf("}");
+				printf(",\"tier\":");
+				print_tier_json(te);
 			}
 			printf("}");
 		} else {
 			printf("%s%s: %s on %s\n", shown ? "\n" : "",
 			       m->mountpoint, m->fstype, m->device);
 			print_stats_table(&st, o->all);
-			if (te) {
-				printf("  tier:\n");
-				for (size_t j = 0; j < te->n; j++)
-					print_counter(&te->c[j]);
-			}
+			if (te)
+				print_tier_table(te, o->all);
 		}
 		stats_free(&st);
 		shown++;
