@@ -8,6 +8,10 @@
 #   --unit-run  systemd mode: ExecStart= of the generated test unit.
 #   --finish    systemd mode: ExecStopPost= of a test unit: record rc (from
 #               $EXIT_STATUS if the script did not), dmesg, journal; power off.
+#   --setup     run-vm.sh --setup SCRIPT: run by stage 1 in a chroot of the
+#               new root before its init starts; runs SCRIPT with the guest
+#               script's arguments (VM_PHASE=setup), output to the console
+#               and /results/setup.log; exits with its status.
 #
 # Settings come from /results/.vm/config (written by run-vm.sh on the host).
 # No `set -e` here: PID 1 must never exit (the kernel would panic).
@@ -96,8 +100,21 @@ pid1() {
 	power_off
 }
 
+run_setup() {
+	local rc
+	log "setup: ${VM_SETUP} ${VM_ARGS[*]:-}"
+	VM_PHASE=setup /bin/bash "$VM_SETUP" "${VM_ARGS[@]}" 2>&1 | tee "$RESULTS/setup.log"
+	rc=${PIPESTATUS[0]}
+	log "setup exited with status $rc"
+	return "$rc"
+}
+
 load_config
 case ${1:-} in
+--setup)
+	run_setup
+	exit $?
+	;;
 --pid1) pid1 ;;
 --unit-run) run_script ;;
 --finish)
@@ -112,7 +129,7 @@ case ${1:-} in
 	power_off
 	;;
 *)
-	echo "usage: $0 --pid1|--unit-run|--finish" >&2
+	echo "usage: $0 --pid1|--unit-run|--finish|--setup" >&2
 	exit 2
 	;;
 esac

@@ -50,7 +50,7 @@ if ldd "$busybox" >/dev/null 2>&1; then
 fi
 # list once: `busybox --list | grep -q` races under pipefail (SIGPIPE)
 applets=$("$busybox" --list)
-for a in sh mount insmod switch_root poweroff mkdir cat sleep; do
+for a in sh mount insmod switch_root poweroff mkdir cat sleep chroot; do
 	grep -qx "$a" <<<"$applets" || die "busybox lacks applet '$a'"
 done
 for t in cpio gzip; do
@@ -257,6 +257,13 @@ esac
 mount --move /dev /newroot/dev
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
+# run-vm.sh --setup SCRIPT: prepare the new root (install files, fstab,
+# units) from inside it, just before its init starts.
+if [ -n "$VM_SETUP" ]; then
+	log "setup: $VM_SETUP"
+	chroot /newroot /bin/bash /.zufs-vm/stage2.sh --setup ||
+		fail "setup script $VM_SETUP failed (results/setup.log)"
+fi
 log "switch_root to $init ($VM_MODE mode)"
 exec switch_root /newroot $init "$@"
 EOF

@@ -28,6 +28,11 @@ options:
                      /.zufs-vm/stage2.sh --finish does both)
   --mask UNIT        systemd mode: also mask UNIT (repeatable)
   --host-dir DIR     make host DIR visible in the guest even under /tmp (repeatable)
+  --setup SCRIPT     run SCRIPT (bash, with the guest script's ARGS) in the new
+                     root (chroot) just before its init starts (any mode):
+                     install files into the overlay, write /etc/fstab, enable
+                     units... A failing setup powers off (exit 125); its
+                     output is in results/setup.log
   --shell            interactive shell on this terminal (Ctrl-a x kills qemu)
   --timeout SECS     kill the guest after SECS (default ${VM_TIMEOUT:-900}; 0 = none)
   --mem SIZE         guest RAM (default 2G)
@@ -42,6 +47,10 @@ options:
                      \$VM_BUILDDIR/tests/vm/work)
   --name NAME        run name (default: script name)
   --keep-images      keep pmem/nvme image files after the run
+  --pmem-image FILE  use FILE as the NVDIMM backing file (created with
+                     --pmem-size if missing, else its size is used; never
+                     deleted): a later run sees what an earlier one wrote
+  --nvme-image FILE  the same for the NVMe disk (--nvme-size if created)
   --rundir-file FILE write the run directory's path to FILE
   -v, --verbose      also stream the guest console to stdout
 environment: VM_SRCDIR, VM_BUILDDIR (default: this source tree), VM_WORKDIR,
@@ -58,6 +67,7 @@ mode=script unit='' shell=0 systemd=0 verbose=0 keep=0
 timeout=${VM_TIMEOUT:-900} mem=2G maxmem=8G smp=2 cpu=max pmem_size=1G nvme_size=2G
 kver='' append='' name='' workdir=${VM_WORKDIR:-} rundir_file=''
 masks=() hostdirs=()
+setup='' pmem_image='' nvme_image=''
 script=
 args=()
 while (($#)); do
@@ -79,6 +89,9 @@ while (($#)); do
 	--workdir) workdir=${2:?}; shift ;;
 	--name) name=${2:?}; shift ;;
 	--keep-images) keep=1 ;;
+	--setup) setup=${2:?--setup needs a script}; shift ;;
+	--pmem-image) pmem_image=${2:?--pmem-image needs a file}; shift ;;
+	--nvme-image) nvme_image=${2:?--nvme-image needs a file}; shift ;;
 	--rundir-file) rundir_file=${2:?}; shift ;;
 	-v | --verbose) verbose=1 ;;
 	-h | --help) usage ;;
@@ -140,6 +153,11 @@ fi
 if [[ -n $unit ]]; then
 	[[ -f $unit ]] || die "unit file $unit not found"
 fi
+if [[ -n $setup ]]; then
+	[[ -f $setup ]] || die "setup script $setup not found"
+	setup=$(cd "$(dirname "$setup")" && pwd -P)/$(basename "$setup")
+	hostdirs+=("$(dirname "$setup")")
+fi
 
 # ---- initramfs (cached per kernel; rebuilt when its sources change) -------
 initrd=$workdir/initramfs-$kver.cpio.gz
@@ -169,8 +187,23 @@ console=$rundir/console.log
 ln -sfn "$(basename "$rundir")" "$workdir/runs/last-$name"
 pmem=$rundir/pmem.img
 nvme=$rundir/nvme.img
-truncate -s "$pmem_size" "$pmem"
-truncate -s "$nvme_size" "$nvme"
+# --pmem-image/--nvme-image: a caller's file, created if missing, kept after
+# the run (its size wins over --pmem-size/--nvme-size when it exists).
+image_size() { stat -c %s "$1"; }
+if [[ -n $pmem_image ]]; then
+	[[ -e $pmem_image ]] || truncate -s "$pmem_size" "$pmem_image"
+	pmem=$(cd "$(dirname "$pmem_image")" && pwd -P)/$(basename "$pmem_image")
+	pmem_size=$(image_size "$pmem")
+else
+	truncate -s "$pmem_size" "$pmem"
+fi
+if [[ -n $nvme_image ]]; then
+	[[ -e $nvme_image ]] || truncate -s "$nvme_size" "$nvme_image"
+	nvme=$(cd "$(dirname "$nvme_image")" && pwd -P)/$(basename "$nvme_image")
+	nvme_size=$(image_size "$nvme")
+else
+	truncate -s "$nvme_size" "$nvme"
+fi
 
 qpid='' tailpid=''
 cleanup() {
@@ -181,7 +214,10 @@ cleanup() {
 		kill -KILL "$qpid" 2>/dev/null || :
 	fi
 	[[ -n $tailpid ]] && kill "$tailpid" 2>/dev/null || :
-	((keep)) || rm -f "$pmem" "$nvme"
+	if ((!keep)); then
+		[[ -n $pmem_image ]] || rm -f "$pmem"
+		[[ -n $nvme_image ]] || rm -f "$nvme"
+	fi
 	return $st
 }
 trap cleanup EXIT
@@ -223,6 +259,7 @@ default_masks=(postgresql.service getty@tty1.service systemd-timesyncd.service
 	echo "VM_UNIT=$(sq "$vm_unit")"
 	echo "VM_MASK=$(sq "${default_masks[*]} ${masks[*]:-}")"
 	echo "VM_SCRIPT=$(sq "$script")"
+	echo "VM_SETUP=$(sq "$setup")"
 	echo "VM_SRCDIR=$(sq "$VM_SRCDIR")"
 	echo "VM_BUILDDIR=$(sq "$VM_BUILDDIR")"
 	echo "VM_KVER=$(sq "$kver")"
@@ -261,6 +298,9 @@ info "run dir  $rundir"
 info "console  $console"
 info "kernel $kver, mode $mode, ${smp} vCPU, mem $mem, pmem $pmem_size, nvme $nvme_size, timeout ${timeout}s"
 [[ -n $script ]] && info "script   $script ${args[*]:-}"
+[[ -n $setup ]] && info "setup    $setup"
+[[ -n $pmem_image ]] && info "pmem image $pmem (kept)"
+[[ -n $nvme_image ]] && info "nvme image $nvme (kept)"
 
 t0=$(date +%s.%N)
 if ((shell)); then

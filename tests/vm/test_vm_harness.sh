@@ -1,7 +1,8 @@
 #!/bin/bash
 # Self-test of the VM harness (make check-vm): exit status propagation, a
 # module from the build tree loaded with vm_insmod, a guest kernel WARNING
-# failing the run, the timeout, and systemd mode. Four short boots.
+# failing the run, the timeout, systemd mode, and (two more boots)
+# --pmem-image kept across boots + --setup before systemd. Six short boots.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 srcdir=${VM_SRCDIR:-$(cd "$here/../.." && pwd)}
@@ -55,6 +56,23 @@ check "a hung guest is killed at the timeout" 124 $?
 
 run --name harness-systemd --systemd "$here/harness-guest.sh" -- exit 5
 check "systemd mode runs the script from a unit and powers off" 5 $?
+
+# --pmem-image: what one boot writes, the next one reads; --setup runs in
+# the new root before systemd starts.
+img=$work/harness-pmem.img
+mark="zufs-harness-$$-$RANDOM"
+rm -f "$img"
+run --name harness-pmem --pmem-image "$img" "$here/harness-guest.sh" -- pmem-write "$mark"
+check "--pmem-image: a guest writes the image" 0 $?
+if [[ -f $img && $(head -c 4096 "$img" | tr -d '\0') == "$mark"* ]]; then
+	echo "PASS: --pmem-image: the file is kept and holds what the guest wrote"; pass=$((pass + 1))
+else
+	echo "FAIL: --pmem-image: $img missing or without the mark"; fail=$((fail + 1))
+fi
+run --name harness-setup --systemd --pmem-image "$img" --setup "$here/harness-guest.sh" \
+	"$here/harness-guest.sh" -- setup-check 6 "$mark"
+check "--setup runs before systemd; --pmem-image reused by the next boot" 6 $?
+rm -f "$img"
 
 echo "$pass passed, $fail failed"
 ((fail == 0))
