@@ -14,20 +14,16 @@
 # and dbus-daemon; exits 77 (skip) without them.
 set -u
 
-fail=0
-log() { printf '%s\n' "$*"; }
-ok() { log "ok - $*"; }
-bad() { log "FAIL - $*"; fail=1; }
+# shellcheck source=tests/appliance/appliance-lib.sh
+. "$(dirname "$0")/appliance-lib.sh"
 
-[ "$(id -u)" = 0 ] || { log "SKIP: needs root"; exit 77; }
-for t in dbus-daemon dbus-send setpriv busctl; do
-	command -v "$t" >/dev/null 2>&1 || { log "SKIP: $t not found"; exit 77; }
-done
+app_require_root
+app_require_cmds dbus-daemon dbus-send setpriv busctl
 
-srcdir=${srcdir:-.}
-abs_srcdir=$(cd "$srcdir" && pwd)
 builddir=$(pwd)
-tmp=$(mktemp -d /tmp/zufs-dbus.XXXXXX) || exit 99
+# in /tmp, not $TMPDIR: nobody must reach $tmp/bin
+app_tmpdir zufs-dbus /tmp
+tmp=$T
 chmod 755 "$tmp"
 mkdir "$tmp/bin"
 # clients run as nobody: give them copies in a directory nobody can reach
@@ -40,65 +36,15 @@ NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
 # leaks would fail the exit status checks below
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
-bus_pids=
-fake_pids=
-cleanup() {
-	for p in $fake_pids $bus_pids; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'app_exit :' EXIT
 trap 'exit 1' HUP INT PIPE TERM
 
 # $1: name, $2: strict|permissive.  Sets bus_pid; the socket is $tmp/$1.sock
 start_bus() {
-	conf=$tmp/$1.conf
-	if [ "$2" = strict ]; then
-		# the system bus's default policy (shared with the other tests)
-		policy='
-  <include>'$abs_srcdir'/tests/appliance/system-bus-policy.conf</include>
-  <include>'$abs_srcdir'/units/org.zufs.Manager1.conf</include>'
-	else
-		policy='
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-  </policy>'
-	fi
-	cat > "$conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$tmp/$1.sock</listen>
-  <auth>EXTERNAL</auth>
-$policy
-</busconfig>
-EOF
-	dbus-daemon --config-file="$conf" --nofork --nopidfile \
-		>"$tmp/$1.bus.log" 2>&1 &
-	bus_pid=$!
-	bus_pids="$bus_pids $bus_pid"
-	i=0
-	while [ ! -S "$tmp/$1.sock" ]; do
-		i=$((i + 1))
-		if [ $i -gt 100 ]; then
-			bad "dbus-daemon $1 did not start"
-			cat "$tmp/$1.bus.log"
-			exit 1
-		fi
-		sleep 0.1
-	done
+	app_start_bus "$1" "$2" && return
+	bad "dbus-daemon $1 did not start"
+	cat "$tmp/$1.bus.log"
+	exit 1
 }
 
 stop_pid() {
@@ -114,7 +60,7 @@ start_fake() {
 	shift
 	"$FAKE" "$@" >"$tmp/$name.log" 2>&1 &
 	fake_pid=$!
-	fake_pids="$fake_pids $fake_pid"
+	app_pids="$app_pids $fake_pid"
 }
 
 # run [nobody] CMD...: rc in $rc, stdout in $tmp/out, stderr in $tmp/err
@@ -166,39 +112,24 @@ expect_re() {	# file, extended regex, description
 }
 
 wait_exit() {	# pid: its exit status in $rc; killed (rc 124) after ~10 s
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if kill -0 "$1" 2>/dev/null; then
+	if app_wait 100 app_not app_alive "$1"; then
+		wait "$1"
+		rc=$?
+	else
 		kill "$1"
 		wait "$1"
 		rc=124
-	else
-		wait "$1"
-		rc=$?
 	fi
 }
 
+zufsctl_status() { "$ZUFSCTL" status >/dev/null 2>&1; }
+
 wait_status() {	# until zufsctl status succeeds, or fail after ~10 s
-	i=0
-	while ! "$ZUFSCTL" status >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.1
-	done
-	return 0
+	app_wait 100 zufsctl_status
 }
 
 wait_for() {	# file, fixed string: until it appears (~10 s)
-	i=0
-	while ! grep -qF -- "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.1
-	done
-	return 0
+	app_wait 100 grep -qsF -- "$2" "$1"
 }
 
 # zufsctl's JSON is compact with keys in a fixed order: checked as text.

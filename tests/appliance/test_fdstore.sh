@@ -16,35 +16,10 @@
 # Needs root, /dev/fuse and dbus-daemon; exits 77 (skip) without.
 set -u
 
-fail=0
-log() { printf '%s\n' "$*"; }
-ok() { log "ok - $*"; }
-bad() { log "FAIL - $*"; fail=1; }
-skip() { log "SKIP: $*"; exit 77; }
-hard() { log "ERROR: $*"; exit 99; }
+# shellcheck source=tests/appliance/appliance-lib.sh
+. "$(dirname "$0")/appliance-lib.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root"
-command -v dbus-daemon >/dev/null 2>&1 || skip "dbus-daemon not found"
-[ -c /dev/fuse ] || skip "/dev/fuse does not exist (modprobe fuse)"
-( exec 3<>/dev/fuse ) 2>/dev/null || skip "/dev/fuse cannot be opened"
-
-srcdir=${srcdir:-.}
-abs_srcdir=$(cd "$srcdir" && pwd)
-B=$(pwd)
-ZUSD=$B/zusd/zusd
-ZUFSCTL=$B/tools/zufsctl/zufsctl
-MKFS=$B/mkfs/mkfs.pmfs2
-FAKESD=$B/tests/appliance/fake-systemd
-PLUGIN=$B/plugins/pmfs2/.libs/pmfs2.so
-for f in "$ZUSD" "$ZUFSCTL" "$MKFS" "$FAKESD"; do
-	[ -x "$f" ] || hard "$f is not built"
-done
-[ -f "$PLUGIN" ] || hard "$PLUGIN is not built"
-
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/zufs-fdstore.XXXXXX") || hard "mktemp"
+app_zusd_setup zufs-fdstore
 SD=$T/sd
 MNT=$T/mnt
 MNT2=$T/mnt2
@@ -52,111 +27,52 @@ LOG=$T/zusd.log
 NOTIFY=$SD/notify.log
 TABLE=$SD/fdstore-mount-table
 SD_PID=
-BUS_PID=
 
-mounted() { grep -qs " $1 fuse" /proc/mounts; }
-
-cleanup() {
-	rc=$?
-	[ -n "$SD_PID" ] && kill -TERM "$SD_PID" 2>/dev/null
-	i=0
-	while [ -n "$SD_PID" ] && kill -0 "$SD_PID" 2>/dev/null && [ $i -lt 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	[ -n "$SD_PID" ] && kill -KILL "$SD_PID" 2>/dev/null
+# for app_exit: fake-systemd passes SIGTERM on to zusd
+stop_zusd() {
+	app_stop "$SD_PID" 100
 	[ -s "$SD/pid" ] && kill -KILL "$(cat "$SD/pid")" 2>/dev/null
-	for m in "$MNT" "$MNT2"; do
-		mounted "$m" && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; }
-	done
-	[ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null
-	wait 2>/dev/null
-	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
-		for f in "$LOG" "$NOTIFY" "$TABLE"; do
-			[ -s "$f" ] && { log "---- $f ----"; cat "$f"; }
-		done
-	fi
-	rm -rf "$T"
-	exit $rc
+	app_unmount "$MNT"
+	app_unmount "$MNT2"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'app_exit stop_zusd "$LOG" "$NOTIFY" "$TABLE"' EXIT
+trap 'exit 1' HUP INT PIPE TERM
 
 # -- a private system bus with the production policy
-cat > "$T/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$T/bus.sock</listen>
-  <auth>EXTERNAL</auth>
-  <include>$abs_srcdir/tests/appliance/system-bus-policy.conf</include>
-  <include>$abs_srcdir/units/org.zufs.Manager1.conf</include>
-</busconfig>
-EOF
-dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
-BUS_PID=$!
-i=0
-while [ ! -S "$T/bus.sock" ]; do
-	i=$((i + 1))
-	[ $i -le 100 ] || { cat "$T/bus.log"; hard "dbus-daemon did not start"; }
-	sleep 0.1
-done
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus.sock
+app_system_bus
 
 mkdir "$SD" "$MNT" "$MNT2" || hard "mkdir"
 for img in "$T/a.img" "$T/b.img"; do
 	truncate -s 32M "$img" && "$MKFS" -q "$img" >/dev/null 2>&1 || hard "mkfs $img"
 done
-cat > "$T/zusd.conf" <<EOF
-[zusd]
-plugins = $PLUGIN
-transport = fuse
-threads_per_cpu = 1
+app_zusd_conf "$T/zusd.conf" a "$T/a.img" "$MNT"
 
-[mount.a]
-device = $T/a.img
-mountpoint = $MNT
-type = pmfs2
-EOF
+# $1: start number: that start's READY=1 came, and $MNT is mounted
+ready() {
+	[ "$(cat "$SD/starts" 2>/dev/null)" = "$1" ] &&
+	[ "$(grep -c '^READY=1$' "$NOTIFY" 2>/dev/null)" = "$1" ] &&
+	mounted "$MNT"
+}
 
 # $1: start number, $2: what.  Waits for that start's READY=1 and mount.
 wait_ready() {
-	i=0
-	while [ "$(cat "$SD/starts" 2>/dev/null)" != "$1" ] ||
-	      [ "$(grep -c '^READY=1$' "$NOTIFY" 2>/dev/null)" != "$1" ] ||
-	      ! mounted "$MNT"; do
-		i=$((i + 1))
-		[ $i -le 300 ] || { bad "start $1 ($2): no READY=1 and mount in 30 s"; exit 1; }
-		sleep 0.1
-	done
+	app_wait 300 ready "$1" ||
+		{ bad "start $1 ($2): no READY=1 and mount in 30 s"; exit 1; }
 	ok "start $1 ($2): READY=1, $MNT mounted"
 }
 
-# $1: pattern (grep -E) the stored table must match (with $2 = no: not)
+# $1: pattern (grep -E) the stored table must match (with $2 = no: not),
+# within 10 s
 wait_table() {
-	i=0
-	while :; do
-		if grep -qE "$1" "$TABLE" 2>/dev/null; then
-			[ "${2:-yes}" = yes ] && return 0
-		else
-			[ "${2:-yes}" = no ] && return 0
-		fi
-		i=$((i + 1))
-		[ $i -le 100 ] || return 1
-		sleep 0.1
-	done
+	if [ "${2:-yes}" = yes ]; then
+		app_wait 100 grep -qsE "$1" "$TABLE"
+	else
+		app_wait 100 app_not grep -qsE "$1" "$TABLE"
+	fi
 }
 
 # $1: mountpoint; waits up to 10 s for it
-wait_mounted() {
-	i=0
-	while ! mounted "$1" && [ $i -lt 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	mounted "$1"
-}
+wait_mounted() { app_wait 100 mounted "$1"; }
 
 FAKE_SYSTEMD_EXTRA_FD=bogus FAKE_SYSTEMD_MAX_STARTS=5 \
 	"$FAKESD" "$SD" "$ZUSD" -c "$T/zusd.conf" >"$LOG" 2>&1 &
@@ -213,11 +129,7 @@ wait_mounted "$MNT2" &&
 
 # -- a corrupt table: rejected, zusd starts anyway
 kill -USR1 "$SD_PID"
-i=0
-while ! grep -q '^CORRUPTED mount-table$' "$NOTIFY" && [ $i -lt 50 ]; do
-	i=$((i + 1))
-	sleep 0.1
-done
+app_wait 50 grep -q '^CORRUPTED mount-table$' "$NOTIFY"
 kill -KILL "$(cat "$SD/pid")"
 wait_ready 4 "after a corrupt table"
 grep -qF "zusd: fd store: the previous zusd's mount table is unusable (line 2: not a mount record): ignored" "$LOG" &&
@@ -229,15 +141,10 @@ mounted "$MNT2" && umount -l "$MNT2"
 
 # -- stop: exit 0
 kill -TERM "$SD_PID"
-i=0
-while kill -0 "$SD_PID" 2>/dev/null && [ $i -lt 300 ]; do
-	i=$((i + 1))
-	sleep 0.1
-done
+app_wait 300 app_not app_alive "$SD_PID"
 SD_PID=
 [ "$(grep '^EXIT' "$NOTIFY" | tail -1)" = "EXIT 0" ] && ok "SIGTERM: exit 0" ||
 	bad "SIGTERM: $(grep '^EXIT' "$NOTIFY" | tail -1)"
-grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error" "$LOG" &&
-	bad "sanitizer report in zusd's log"
+app_sanitizer_report "$LOG" && bad "sanitizer report in zusd's log"
 
 exit $fail

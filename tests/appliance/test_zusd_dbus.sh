@@ -18,38 +18,10 @@
 # A trap always unmounts and stops zusd and the bus, whatever failed.
 set -u
 
-fail=0
-log() { printf '%s\n' "$*"; }
-ok() { log "ok - $*"; }
-bad() { log "FAIL - $*"; fail=1; }
-skip() { log "SKIP: $*"; exit 77; }
-hard() { log "ERROR: $*"; exit 99; }
+# shellcheck source=tests/appliance/appliance-lib.sh
+. "$(dirname "$0")/appliance-lib.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root"
-for t in dbus-daemon; do
-	command -v "$t" >/dev/null 2>&1 || skip "$t not found"
-done
-[ -c /dev/fuse ] || skip "/dev/fuse does not exist (modprobe fuse)"
-( exec 3<>/dev/fuse ) 2>/dev/null || skip "/dev/fuse cannot be opened"
-
-srcdir=${srcdir:-.}
-abs_srcdir=$(cd "$srcdir" && pwd)
-B=$(pwd)
-ZUSD=$B/zusd/zusd
-ZUFSCTL=$B/tools/zufsctl/zufsctl
-MKFS=$B/mkfs/mkfs.pmfs2
-PLUGIN=$B/plugins/pmfs2/.libs/pmfs2.so
-FAKESD=$B/tests/appliance/fake-systemd
-for f in "$ZUSD" "$ZUFSCTL" "$MKFS" "$FAKESD"; do
-	[ -x "$f" ] || hard "$f is not built"
-done
-[ -f "$PLUGIN" ] || hard "$PLUGIN is not built"
-
-# sanitizer builds: a leak or UB report makes zusd exit non-zero
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/zufs-zusd-dbus.XXXXXX") || hard "mktemp"
+app_zusd_setup zufs-zusd-dbus
 IMG=$T/pmfs2.img
 MNT=$T/mnt
 IMG2=$T/second.img
@@ -58,72 +30,23 @@ CONF=$T/zusd.conf
 LOG=$T/zusd.log
 NOTIFY=$T/notify.log
 ZPID=
-BUS_PID=
-LISTEN_PID=
 
-is_mounted() { grep -qs " $MNT fuse" /proc/mounts; }
-is_mounted2() { grep -qs " $MNT2 fuse" /proc/mounts; }
-
-cleanup() {
-	rc=$?
-	if is_mounted; then
-		fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
-	fi
-	if is_mounted2; then
-		fusermount3 -u "$MNT2" 2>/dev/null || umount -l "$MNT2" 2>/dev/null
-	fi
-	if [ -n "$ZPID" ] && kill -0 "$ZPID" 2>/dev/null; then
-		kill -TERM "$ZPID" 2>/dev/null
-		sleep 1
-		kill -KILL "$ZPID" 2>/dev/null
-	fi
-	for p in $LISTEN_PID $BUS_PID; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
-		for f in "$LOG" "$NOTIFY"; do
-			[ -s "$f" ] && { log "---- $f ----"; cat "$f"; }
-		done
-	fi
-	rm -rf "$T"
-	exit $rc
+# for app_exit
+stop_zusd() {
+	app_unmount "$MNT"
+	app_unmount "$MNT2"
+	app_stop "$ZPID" 10
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'app_exit stop_zusd "$LOG" "$NOTIFY"' EXIT
+trap 'exit 1' HUP INT PIPE TERM
 
 # -- a private system bus with the shipped policy
-cat > "$T/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$T/bus.sock</listen>
-  <auth>EXTERNAL</auth>
-  <include>$abs_srcdir/tests/appliance/system-bus-policy.conf</include>
-  <include>$abs_srcdir/units/org.zufs.Manager1.conf</include>
-</busconfig>
-EOF
-dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile \
-	>"$T/bus.log" 2>&1 &
-BUS_PID=$!
-i=0
-while [ ! -S "$T/bus.sock" ]; do
-	i=$((i + 1))
-	[ $i -le 100 ] || { cat "$T/bus.log"; hard "dbus-daemon did not start"; }
-	sleep 0.1
-done
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus.sock
+app_system_bus
 
 # -- systemd's notification socket: every datagram, one line each
 "$FAKESD" "$T" --listen &
-LISTEN_PID=$!
-i=0
-while [ ! -S "$T/notify.sock" ]; do
-	i=$((i + 1))
-	[ $i -le 100 ] || hard "notify listener did not start"
-	sleep 0.1
-done
+app_pids="$app_pids $!"
+app_wait 100 test -S "$T/notify.sock" || hard "notify listener did not start"
 
 # -- the filesystem and zusd.conf
 mkdir "$MNT" "$MNT2" || hard "mkdir"
@@ -132,17 +55,7 @@ truncate -s 64M "$IMG" "$IMG2" "$T/tier2" || hard "truncate"
 # the second one is tiered: zufsctl stats and status show its tier
 "$MKFS" --tier "$T/tier2" "$IMG2" >"$T/mkfs.log" 2>&1 ||
 	{ cat "$T/mkfs.log"; hard "mkfs --tier"; }
-cat > "$CONF" <<EOF
-[zusd]
-plugins = $PLUGIN
-transport = fuse
-threads_per_cpu = 1
-
-[mount.test]
-device = $IMG
-mountpoint = $MNT
-type = pmfs2
-EOF
+app_zusd_conf "$CONF" test "$IMG" "$MNT"
 
 # $1: what for.  Starts zusd as zusd.service would, waits for the mount.
 start_zusd() {
@@ -151,7 +64,7 @@ start_zusd() {
 		"$ZUSD" -c "$CONF" >>"$LOG" 2>&1 &
 	ZPID=$!
 	i=0
-	while ! is_mounted || ! grep -q '^READY=1$' "$NOTIFY"; do
+	while ! mounted "$MNT" || ! grep -q '^READY=1$' "$NOTIFY"; do
 		if ! kill -0 "$ZPID" 2>/dev/null; then
 			wait "$ZPID"
 			log "zusd exited ($?) before mounting"
@@ -171,10 +84,10 @@ wait_zusd() {
 	ZPID=
 	[ "$st" = "$1" ] && ok "$2: exit status $st" ||
 		bad "$2: exit status $st, expected $1"
-	if grep -E 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$LOG"; then
+	if app_sanitizer_report "$LOG"; then
 		bad "$2: sanitizer report in zusd's log"
 	fi
-	is_mounted && bad "$2: $MNT still mounted" || ok "$2: $MNT unmounted"
+	mounted "$MNT" && bad "$2: $MNT still mounted" || ok "$2: $MNT unmounted"
 }
 
 # zufsctl's JSON is compact, in a fixed key order: checked with grep.
@@ -204,12 +117,8 @@ op_val() {
 start_zusd "first start"
 
 # -- zufsctl on the bus
-i=0
-until "$ZUFSCTL" status >"$T/status" 2>&1; do
-	i=$((i + 1))
-	[ $i -le 100 ] || break
-	sleep 0.1
-done
+zufsctl_status() { "$ZUFSCTL" status >"$T/status" 2>&1; }
+app_wait 100 zufsctl_status
 grep -q 'running' "$T/status" && ok "zufsctl status: running" ||
 	{ bad "zufsctl status"; cat "$T/status"; }
 grep -q 'transport: fuse' "$T/status" && ok "zufsctl status: transport fuse" ||
@@ -260,18 +169,16 @@ if "$ZUFSCTL" mount "$IMG2" "$MNT2" -t pmfs2 -o "tier=$T/tier2" \
 else
 	bad "zufsctl mount"; cat "$T/mount.out"
 fi
-is_mounted2 && ok "$MNT2 is mounted" || bad "$MNT2 is not mounted"
+mounted "$MNT2" && ok "$MNT2 is mounted" || bad "$MNT2 is not mounted"
 echo hello >"$MNT2/hello" && [ "$(cat "$MNT2/hello")" = hello ] &&
 	ok "I/O on $MNT2" || bad "I/O on $MNT2"
 # fill the pmem past tier_low: the migrator moves data to the tier
 dd if=/dev/zero of="$MNT2/fill" bs=1M count=56 2>/dev/null || bad "fill $MNT2"
-i=0
-until "$ZUFSCTL" stats "$MNT2" --json 2>/dev/null |
-      grep -q '"tier":{.*"migrations":[1-9]'; do
-	i=$((i + 1))
-	[ $i -le 100 ] || break
-	sleep 0.1
-done
+migrated() {
+	"$ZUFSCTL" stats "$MNT2" --json 2>/dev/null |
+		grep -q '"tier":{.*"migrations":[1-9]'
+}
+app_wait 100 migrated
 "$ZUFSCTL" stats "$MNT2" >"$T/stats2.out" 2>&1
 "$ZUFSCTL" stats "$MNT2" --json >"$T/stats2.json" 2>&1
 "$ZUFSCTL" status >"$T/status2.out" 2>&1
@@ -309,7 +216,7 @@ if "$ZUFSCTL" unmount "$MNT2" >"$T/unmount.out" 2>&1; then
 else
 	bad "zufsctl unmount"; cat "$T/unmount.out"
 fi
-is_mounted2 && bad "$MNT2 still mounted" || ok "$MNT2 unmounted"
+mounted "$MNT2" && bad "$MNT2 still mounted" || ok "$MNT2 unmounted"
 "$ZUFSCTL" mounts --json >"$T/mounts3.json" 2>&1
 json_has "zufsctl mounts --json: one mount again" "$T/mounts3.json" \
 	"\"mountpoint\":\"$MNT\""
@@ -319,7 +226,7 @@ if "$ZUFSCTL" mount "$T/no-such.img" "$MNT2" -t pmfs2 >"$T/mount.err" 2>&1; then
 else
 	ok "zufsctl mount of a missing device fails"
 fi
-is_mounted2 && bad "$MNT2 mounted from a missing device"
+mounted "$MNT2" && bad "$MNT2 mounted from a missing device"
 
 # -- systemd notifications: READY, STATUS, WATCHDOG (every 0.5 s for 2 s)
 sleep 2.5
@@ -339,12 +246,8 @@ grep -q 'unmounted cleanly' "$LOG" && ok "unmounted cleanly" ||
 # -- zufsctl restart: zusd unmounts and exits 75 (systemd restarts it)
 : >"$NOTIFY"
 start_zusd "second start"
-i=0
-until "$ZUFSCTL" restart >"$T/restart" 2>&1; do
-	i=$((i + 1))
-	[ $i -le 50 ] || { bad "zufsctl restart"; cat "$T/restart"; break; }
-	sleep 0.1
-done
+zufsctl_restart() { "$ZUFSCTL" restart >"$T/restart" 2>&1; }
+app_wait 50 zufsctl_restart || { bad "zufsctl restart"; cat "$T/restart"; }
 wait_zusd 75 "zufsctl restart"
 
 # -- a bad zusd.conf: exit 78 (EX_CONFIG) with FILE:LINE: reason, nothing mounted
@@ -358,7 +261,7 @@ grep -q "^zusd: $T/bad.conf:3: " "$T/bad.err" &&
 	{ bad "bad zusd.conf: message"; cat "$T/bad.err"; }
 "$ZUSD" -c "$T/missing.conf" >/dev/null 2>"$T/missing.err"
 st=$?
-[ $st -eq 1 ] && ok "missing -c file: exit status 1" ||
+[ $st -eq 78 ] && ok "missing -c file: exit status 78 (EX_CONFIG)" ||
 	bad "missing -c file: exit status $st"
 
 [ $fail -eq 0 ] && log "all passed"
