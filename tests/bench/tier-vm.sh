@@ -13,6 +13,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 vmdir=$here/../vm
+# shellcheck source=tests/vm/host-lib.sh disable=SC1091
+. "$vmdir/host-lib.sh"
 : "${VM_BUILDDIR:?set VM_BUILDDIR (make bench-vm does)}"
 json=0 transport=zuf
 args=()
@@ -24,21 +26,13 @@ while (($#)); do
 	esac
 	shift
 done
-for f in kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so plugins/tier/.libs/tier.so \
-	mkfs/mkfs.pmfs2 mkfs/fsck.pmfs2; do
-	[[ -e $VM_BUILDDIR/$f ]] || { echo "FAIL: $VM_BUILDDIR/$f is not built" >&2; exit 1; }
-done
+vm_need_built kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so plugins/tier/.libs/tier.so \
+	mkfs/mkfs.pmfs2 mkfs/fsck.pmfs2 >&2
 
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-set +e
-"$vmdir/run-vm.sh" --name tier-vm --timeout "${VM_TIMEOUT:-900}" \
+vm_run tier-vm --timeout "${VM_TIMEOUT:-900}" \
 	--pmem-size "${TIER_BENCH_PMEM:-512M}" --nvme-size "${TIER_BENCH_NVME:-2G}" \
-	--rundir-file "$tmp" "${args[@]}" "$here/tier-vm-guest.sh" \
-	-- --transport "$transport" >&2
-rc=$?
-set -e
-rundir=$(cat "$tmp" 2>/dev/null || :)
+	"${args[@]}" "$here/tier-vm-guest.sh" -- --transport "$transport" >&2
+rc=$VM_RC rundir=$VM_RUNDIR
 tsv=$rundir/results/bench.tsv
 if [[ -f $rundir/results/summary.txt ]]; then
 	sed 's/^/  /' "$rundir/results/summary.txt" >&2

@@ -9,6 +9,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 vmdir=$here/../vm
+# shellcheck source=tests/vm/host-lib.sh disable=SC1091
+. "$vmdir/host-lib.sh"
 : "${VM_BUILDDIR:?set VM_BUILDDIR (make bench-vm does)}"
 json=0
 args=()
@@ -16,15 +18,10 @@ for a in "$@"; do
 	if [[ $a == --json ]]; then json=1; else args+=("$a"); fi
 done
 
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-set +e
 BENCH_SECS=${BENCH_SECS:-5} BENCH_FILES=${BENCH_FILES:-1000} \
-"$vmdir/run-vm.sh" --name vm-fio --timeout "${VM_TIMEOUT:-900}" \
-	--rundir-file "$tmp" "${args[@]}" "$here/vm-fio-guest.sh" >&2
-rc=$?
-set -e
-rundir=$(cat "$tmp" 2>/dev/null || :)
+vm_run vm-fio --timeout "${VM_TIMEOUT:-900}" \
+	"${args[@]}" "$here/vm-fio-guest.sh" >&2
+rc=$VM_RC rundir=$VM_RUNDIR
 tsv=$rundir/results/bench.tsv
 if [[ ! -s $tsv ]]; then
 	echo "FAIL: vm-fio: no results (exit $rc; ${rundir:-?}/console.log)" >&2

@@ -4,22 +4,10 @@
 # NVMe + fio O_DIRECT verify). Exit status: that of run-vm.sh.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/vm/host-lib.sh disable=SC1091
+. "$here/host-lib.sh"
 
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-set +e
-"$here/run-vm.sh" --name smoke --timeout "${VM_TIMEOUT:-600}" --rundir-file "$tmp" \
-	"$@" "$here/smoke.sh"
-rc=$?
-set -e
-rundir=$(cat "$tmp" 2>/dev/null || :)
-if [[ -n $rundir && -f $rundir/results/summary.txt ]]; then
-	echo "test_vm_smoke: guest summary ($rundir/results/summary.txt):"
-	sed 's/^/  /' "$rundir/results/summary.txt"
-fi
-if ((rc == 0)); then
-	echo "PASS: test_vm_smoke (${rundir:+$(cat "$rundir/elapsed")s})"
-else
-	echo "FAIL: test_vm_smoke (exit $rc; console log ${rundir:-?}/console.log)"
-fi
+rc=0
+vm_run_report --label test_vm_smoke smoke --timeout "${VM_TIMEOUT:-600}" \
+	"$@" "$here/smoke.sh" || rc=$?
 exit "$rc"

@@ -16,14 +16,14 @@
 # Exit status 0 when both runs passed (and the kernel log is clean).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/vm/host-lib.sh disable=SC1091
+. "$here/host-lib.sh"
 : "${VM_BUILDDIR:?set VM_BUILDDIR (make check-vm does)}"
 VM_WORKDIR=${VM_WORKDIR:-$VM_BUILDDIR/tests/vm/work}
 export VM_WORKDIR
 
-for f in kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so mkfs/mkfs.pmfs2 \
-	mkfs/fsck.pmfs2 tools/zufsctl/zufsctl tests/vm/stall-probe; do
-	[[ -e $VM_BUILDDIR/$f ]] || { echo "FAIL: $VM_BUILDDIR/$f is not built"; exit 1; }
-done
+vm_need_built kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so mkfs/mkfs.pmfs2 \
+	mkfs/fsck.pmfs2 tools/zufsctl/zufsctl tests/vm/stall-probe
 
 t0=$SECONDS
 mkdir -p "$VM_WORKDIR"
@@ -75,27 +75,13 @@ rm -rf "$dm"
 
 img=$VM_WORKDIR/appliance-pmem.img
 rm -f "$img"
-tmp=$(mktemp)
-trap 'rm -f "$tmp" "$img"' EXIT
+trap 'rm -f "$img"' EXIT
 run() { # NAME ARGS...: one boot; prints its summary
-	local name=$1 r rundir
+	local name=$1 r=0
 	shift
-	set +e
-	"$here/run-vm.sh" --name "$name" --timeout "${VM_TIMEOUT:-900}" --rundir-file "$tmp" \
-		--pmem-image "$img" --pmem-size 1G "$@"
-	r=$?
-	set -e
-	rundir=$(cat "$tmp" 2>/dev/null || :)
-	if [[ -n $rundir && -f $rundir/results/summary.txt ]]; then
-		echo "$name: guest summary ($rundir/results/summary.txt):"
-		sed 's/^/  /' "$rundir/results/summary.txt"
-	fi
-	if ((r == 0)); then
-		echo "PASS: $name (${rundir:+$(cat "$rundir/elapsed" 2>/dev/null)s})"
-	else
-		echo "FAIL: $name (exit $r; console log ${rundir:-?}/console.log)"
-		rc=1
-	fi
+	vm_run_report "$name" --timeout "${VM_TIMEOUT:-900}" \
+		--pmem-image "$img" --pmem-size 1G "$@" || r=$?
+	((r == 0)) || rc=1
 	return "$r"
 }
 

@@ -10,15 +10,13 @@
 # kernel-log scan: no WARNING/BUG/Oops/lockdep).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/vm/host-lib.sh disable=SC1091
+. "$here/host-lib.sh"
 : "${VM_BUILDDIR:?set VM_BUILDDIR (make check-vm does)}"
 
-for f in kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so mkfs/mkfs.pmfs2 \
-	mkfs/fsck.pmfs2 tests/posix/posix-test; do
-	[[ -e $VM_BUILDDIR/$f ]] || { echo "FAIL: $VM_BUILDDIR/$f is not built"; exit 1; }
-done
+vm_need_built kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so mkfs/mkfs.pmfs2 \
+	mkfs/fsck.pmfs2 tests/posix/posix-test
 
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
 rc=0
 # run-vm.sh options a script needs (before the caller's, which win)
 script_args() {
@@ -28,23 +26,8 @@ script_args() {
 }
 
 for script in ${ZUF_VM_SCRIPTS:-zuf-pmfs2-posix.sh zuf-pmfs2-fault.sh zuf-pmfs2-tiermap.sh}; do
-	name=${script%.sh}
-	set +e
 	# shellcheck disable=SC2046
-	"$here/run-vm.sh" --name "$name" --timeout "${VM_TIMEOUT:-600}" \
-		--rundir-file "$tmp" $(script_args "$script") "$@" "$here/$script"
-	r=$?
-	set -e
-	rundir=$(cat "$tmp" 2>/dev/null || :)
-	if [[ -n $rundir && -f $rundir/results/summary.txt ]]; then
-		echo "$name: guest summary ($rundir/results/summary.txt):"
-		sed 's/^/  /' "$rundir/results/summary.txt"
-	fi
-	if ((r == 0)); then
-		echo "PASS: $name (${rundir:+$(cat "$rundir/elapsed" 2>/dev/null)s})"
-	else
-		echo "FAIL: $name (exit $r; console log ${rundir:-?}/console.log)"
-		rc=1
-	fi
+	vm_run_report "${script%.sh}" --timeout "${VM_TIMEOUT:-600}" \
+		$(script_args "$script") "$@" "$here/$script" || rc=1
 done
 exit "$rc"

@@ -4,27 +4,12 @@
 # restart, hang, bad replies, rmmod): runs zuf-smoke.sh in the VM.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/vm/host-lib.sh disable=SC1091
+. "$here/host-lib.sh"
 : "${VM_BUILDDIR:?set VM_BUILDDIR (make check-vm does)}"
-memfs=$VM_BUILDDIR/kmod/tests/zuf-memfs
-for f in "$VM_BUILDDIR/kmod/zuf.ko" "$memfs"; do
-	[[ -e $f ]] || { echo "FAIL: $f is not built"; exit 1; }
-done
+vm_need_built kmod/zuf.ko kmod/tests/zuf-memfs
 
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-set +e
-"$here/run-vm.sh" --name zuf-smoke --timeout "${VM_TIMEOUT:-600}" \
-	--rundir-file "$tmp" "$@" "$here/zuf-smoke.sh" -- "$memfs"
-rc=$?
-set -e
-rundir=$(cat "$tmp" 2>/dev/null || :)
-if [[ -n $rundir && -f $rundir/results/summary.txt ]]; then
-	echo "test_zuf_smoke: guest summary ($rundir/results/summary.txt):"
-	sed 's/^/  /' "$rundir/results/summary.txt"
-fi
-if ((rc == 0)); then
-	echo "PASS: test_zuf_smoke (${rundir:+$(cat "$rundir/elapsed")s})"
-else
-	echo "FAIL: test_zuf_smoke (exit $rc; console log ${rundir:-?}/console.log)"
-fi
+rc=0
+vm_run_report --label test_zuf_smoke zuf-smoke --timeout "${VM_TIMEOUT:-600}" \
+	"$@" "$here/zuf-smoke.sh" -- "$VM_BUILDDIR/kmod/tests/zuf-memfs" || rc=$?
 exit "$rc"

@@ -12,12 +12,12 @@
 # Guest args: --fill-pct N, --file-mib N, --corrupt (must then FAIL).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/vm/host-lib.sh disable=SC1091
+. "$here/host-lib.sh"
 : "${VM_BUILDDIR:?set VM_BUILDDIR (make check-vm does)}"
 
-for f in kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so plugins/tier/.libs/tier.so \
-	mkfs/mkfs.pmfs2 mkfs/fsck.pmfs2; do
-	[[ -e $VM_BUILDDIR/$f ]] || { echo "FAIL: $VM_BUILDDIR/$f is not built"; exit 1; }
-done
+vm_need_built kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so plugins/tier/.libs/tier.so \
+	mkfs/mkfs.pmfs2 mkfs/fsck.pmfs2
 
 vmargs=() gargs=(--transport "${TIER_VM_TRANSPORT:-zuf}")
 while (($#)); do
@@ -26,23 +26,8 @@ while (($#)); do
 	shift
 done
 
-name=zuf-pmfs2-tier
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-set +e
-"$here/run-vm.sh" --name "$name" --timeout "${VM_TIMEOUT:-900}" \
+r=0
+vm_run_report zuf-pmfs2-tier --timeout "${VM_TIMEOUT:-900}" \
 	--pmem-size "${TIER_VM_PMEM:-64M}" --nvme-size "${TIER_VM_NVME:-700M}" \
-	--rundir-file "$tmp" "${vmargs[@]}" "$here/zuf-pmfs2-tier.sh" -- "${gargs[@]}"
-r=$?
-set -e
-rundir=$(cat "$tmp" 2>/dev/null || :)
-if [[ -n $rundir && -f $rundir/results/summary.txt ]]; then
-	echo "$name: guest summary ($rundir/results/summary.txt):"
-	sed 's/^/  /' "$rundir/results/summary.txt"
-fi
-if ((r == 0)); then
-	echo "PASS: $name (${rundir:+$(cat "$rundir/elapsed" 2>/dev/null)s})"
-else
-	echo "FAIL: $name (exit $r; console log ${rundir:-?}/console.log)"
-fi
+	"${vmargs[@]}" "$here/zuf-pmfs2-tier.sh" -- "${gargs[@]}" || r=$?
 exit "$r"

@@ -11,6 +11,7 @@ VM_HARNESS_FILES = \
 	tests/vm/mkinitramfs.sh \
 	tests/vm/guest-stage2.sh \
 	tests/vm/run-vm.sh \
+	tests/vm/host-lib.sh \
 	tests/vm/guest-lib.sh \
 	tests/vm/smoke.sh \
 	tests/vm/test_vm_smoke.sh \
