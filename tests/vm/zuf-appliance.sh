@@ -263,6 +263,27 @@ set -e
 vm_check "bad zusd.conf: the waiting call completed (rc $brc)" test "$brc" = 0 -a "$(cat /run/bc.out)" = 3
 vm_check "bad zusd.conf: /data served again, data intact" keep_intact
 
+# ---- (d2) activation by zusd.socket ------------------------------------------------
+# zusd stopped, a mount still there: a call on it makes the control file
+# poll readable and zusd.socket starts zusd (nothing else would: no
+# Restart= after a stop, no udev event).
+timeout 120 systemctl stop "$Z" || :
+sleep 3
+vm_check "socket activation: zusd stopped and stays stopped without a call" \
+	sh -c "! systemctl is-active -q $Z"
+vm_check "socket activation: /data stays mounted" mounted
+vm_check "socket activation: zusd.socket listening" systemctl is-active -q zusd.socket
+cat /data/dir/f3 > /run/sa.out 2>&1 &
+spid=$!
+vm_check "socket activation: a call on /data started zusd" wait_for 60 zusd_up
+set +e
+timeout 60 tail --pid="$spid" -f /dev/null
+wait "$spid"
+src=$?
+set -e
+vm_check "socket activation: the waiting call completed (rc $src)" test "$src" = 0 -a "$(cat /run/sa.out)" = 3
+vm_check "socket activation: data intact" keep_intact
+
 # ---- (e) the end -------------------------------------------------------------------
 journalctl -u "$Z" --no-pager -o short-monotonic > "$R/journal-zusd.txt" 2>&1 || :
 vm_check "umount /data" umount /data
