@@ -38,7 +38,7 @@ app_require_fuse() {
 }
 
 # -- the build (the tests run in the top build directory)
-# Sets B, ZUSD, ZUFSCTL, MKFS, FAKESD and PLUGIN; ERROR (99) if one is not
+# Sets B, ZUSD, ZUFSCTL, MKFS, FAKESD, PLUGIN and ZUS_PLUGIN_PATH; ERROR (99) if one is not
 # built.  Sanitizer builds: a leak or UB report makes zusd exit non-zero.
 app_zusd_programs() {
 	B=$(pwd)
@@ -51,6 +51,9 @@ app_zusd_programs() {
 		[ -x "$app_f" ] || hard "$app_f is not built"
 	done
 	[ -f "$PLUGIN" ] || hard "$PLUGIN is not built"
+	# the build's plugins, never an installed copy (a tier= mount loads "tier")
+	ZUS_PLUGIN_PATH=$B/plugins/tier/.libs:$B/plugins/pmfs2/.libs${ZUS_PLUGIN_PATH:+:$ZUS_PLUGIN_PATH}
+	export ZUS_PLUGIN_PATH
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 }

@@ -59,7 +59,7 @@ app_zusd_conf "$CONF" test "$IMG" "$MNT"
 
 # $1: what for.  Starts zusd as zusd.service would, waits for the mount.
 start_zusd() {
-	: >"$LOG"
+	echo "---- zusd start: $1" >>"$LOG"
 	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=2000000 \
 		"$ZUSD" -c "$CONF" >>"$LOG" 2>&1 &
 	ZPID=$!
@@ -170,7 +170,7 @@ else
 	bad "zufsctl mount"; cat "$T/mount.out"
 fi
 mounted "$MNT2" && ok "$MNT2 is mounted" || bad "$MNT2 is not mounted"
-echo hello >"$MNT2/hello" && [ "$(cat "$MNT2/hello")" = hello ] &&
+mounted "$MNT2" && echo hello >"$MNT2/hello" && [ "$(cat "$MNT2/hello")" = hello ] &&
 	ok "I/O on $MNT2" || bad "I/O on $MNT2"
 # fill the pmem past tier_low: the migrator moves data to the tier
 dd if=/dev/zero of="$MNT2/fill" bs=1M count=56 2>/dev/null || bad "fill $MNT2"
