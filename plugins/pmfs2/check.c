@@ -1075,12 +1075,13 @@ static void free_inode(struct chk *c, uint64_t ino)
 	c->ist[ino] = IS_FREED;
 }
 
-static void init_root(struct chk *c, struct pmfs2_inode *in)
+/* An empty directory under the root (or the root itself), made durable. */
+static void init_dir(struct chk *c, struct pmfs2_inode *in, uint32_t perm)
 {
 	int64_t now = pmfs2_now();
 
 	memset(in, 0, sizeof(*in));
-	in->mode = S_IFDIR | 0755;
+	in->mode = S_IFDIR | perm;
 	in->nlink = 2;
 	in->atime = in->mtime = in->ctime = in->btime = now;
 	if (getrandom(&in->generation, sizeof(in->generation), 0) < 0)
@@ -1139,7 +1140,7 @@ static void check_inode(struct chk *c, uint64_t ino)
 		if (problem(c, FIXABLE,
 			    "root inode has mode 0%o, not a directory (a new empty root is made)",
 			    mode)) {
-			init_root(c, in);
+			init_dir(c, in, 0755);
 			mode = in->mode;
 		} else {
 			return;
@@ -1927,7 +1928,6 @@ static int lost_found(struct chk *c)
 	static const char lf[] = "lost+found";
 	struct pmfs2_inode *root = ino_at(c, PMFS2_ROOT_INO), *in;
 	uint64_t ino;
-	int64_t now;
 	int ret;
 
 	if (c->lost_found)
@@ -1955,15 +1955,7 @@ static int lost_found(struct chk *c)
 		return -ENOSPC;
 	}
 	in = ino_at(c, ino);
-	now = pmfs2_now();
-	memset(in, 0, sizeof(*in));
-	in->mode = S_IFDIR | 0700;
-	in->nlink = 2;
-	in->atime = in->mtime = in->ctime = in->btime = now;
-	if (getrandom(&in->generation, sizeof(in->generation), 0) < 0)
-		in->generation = (uint64_t)now;
-	in->parent = PMFS2_ROOT_INO;
-	persist(c, in, sizeof(*in));
+	init_dir(c, in, 0700);
 	ret = dir_insert(c, root, lf, sizeof(lf) - 1, ino, DT_DIR);
 	if (ret) {
 		memset(in, 0, sizeof(*in));
