@@ -210,8 +210,10 @@ static int pick_backend(struct zusd_tier *t, char *err, size_t errlen)
 	return ret;
 }
 
-int zusd_tier_open(struct zusd_tier *t, const char *opts,
-		   const char *plugin_dir, char *err, size_t errlen)
+/* @pl: a plugin the caller holds (never unloaded), else load "tier" */
+static int tier_open(struct zusd_tier *t, const char *opts,
+		     const char *plugin_dir, const struct zus_plugin *pl,
+		     char *err, size_t errlen)
 {
 	int ret;
 
@@ -221,7 +223,10 @@ int zusd_tier_open(struct zusd_tier *t, const char *opts,
 		goto fail;
 	if (!t->ndev)
 		return 0;
-	ret = load_plugin(t, plugin_dir, err, errlen);
+	if (pl)
+		t->lp.plugin = pl;
+	else
+		ret = load_plugin(t, plugin_dir, err, errlen);
 	if (ret)
 		goto fail;
 	ret = pick_backend(t, err, errlen);
@@ -233,26 +238,17 @@ fail:
 	return ret;
 }
 
+int zusd_tier_open(struct zusd_tier *t, const char *opts,
+		   const char *plugin_dir, char *err, size_t errlen)
+{
+	return tier_open(t, opts, plugin_dir, NULL, err, errlen);
+}
+
 int zusd_tier_open_plugin(struct zusd_tier *t, const char *opts,
 			  const struct zus_plugin *pl, char *err,
 			  size_t errlen)
 {
-	int ret;
-
-	memset(t, 0, sizeof(*t));
-	ret = parse(t, opts, err, errlen);
-	if (ret)
-		goto fail;
-	if (!t->ndev)
-		return 0;
-	t->lp.plugin = pl;	/* not loaded by us: never unloaded */
-	ret = pick_backend(t, err, errlen);
-	if (ret)
-		goto fail;
-	return 0;
-fail:
-	zusd_tier_release(t);
-	return ret;
+	return tier_open(t, opts, NULL, pl, err, errlen);
 }
 
 void zusd_tier_apply(struct zusd_tier *t, struct zus_sb *sb)
