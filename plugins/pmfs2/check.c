@@ -1873,7 +1873,7 @@ static int edge_parent_cmp(const void *a, const void *b, void *arg)
 static void resolve_dir_links(struct chk *c)
 {
 	for (size_t i = 0; i < c->nedges; i++) {
-		struct edge *e = &c->edges[i];
+		struct edge *e = &c->edges[i], *drop = e;
 		uint64_t ch = e->child;
 		struct pmfs2_inode *cin;
 		uint32_t k;
@@ -1890,25 +1890,16 @@ static void resolve_dir_links(struct chk *c)
 		 * pointer agrees with */
 		if (c->edges[k - 1].parent != cin->parent &&
 		    e->parent == cin->parent) {
-			struct edge *old = &c->edges[k - 1];
-
-			if (problem(c, FIXABLE,
-				    "directory %llu has a second name in directory %llu (removed)",
-				    (unsigned long long)ch,
-				    (unsigned long long)old->parent))
-				remove_edge_entry(c, old);
-			else
-				old->removed = 1;
+			drop = &c->edges[k - 1];
 			c->in_edge[ch] = (uint32_t)i + 1;
-		} else {
-			if (problem(c, FIXABLE,
-				    "directory %llu has a second name in directory %llu (removed)",
-				    (unsigned long long)ch,
-				    (unsigned long long)e->parent))
-				remove_edge_entry(c, e);
-			else
-				e->removed = 1;
 		}
+		if (problem(c, FIXABLE,
+			    "directory %llu has a second name in directory %llu (removed)",
+			    (unsigned long long)ch,
+			    (unsigned long long)drop->parent))
+			remove_edge_entry(c, drop);
+		else
+			drop->removed = 1;
 	}
 }
 
