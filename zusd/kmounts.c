@@ -26,6 +26,22 @@ static void km_clear(struct zusd_kmount *m)
 	atomic_store(&m->key, NULL);
 }
 
+/* The first entry in @state (of @fstype on @device, unless NULL).  Locked. */
+static struct zusd_kmount *km_find(struct zusd_kmounts *k,
+				   enum zusd_km_state state,
+				   const char *fstype, const char *device)
+{
+	for (int i = 0; i < ZUSD_KMOUNTS_MAX; i++) {
+		struct zusd_kmount *m = &k->m[i];
+
+		if (m->state == state &&
+		    (!fstype || (!strcmp(m->fstype, fstype) &&
+				 !strcmp(m->device, device))))
+			return m;
+	}
+	return NULL;
+}
+
 static void km_changed(struct zusd_kmounts *k)
 {
 	if (k->changed)
@@ -60,21 +76,16 @@ int zusd_kmounts_begin(struct zusd_kmounts *k, const void *key,
 		       const char *options, bool readonly, uint64_t pmem_bytes,
 		       uint64_t tier_bytes)
 {
-	struct zusd_kmount *m = NULL;
+	struct zusd_kmount *m;
 	int ret = 0;
 
 	if (!key)
 		return -EINVAL;
 	pthread_mutex_lock(&k->lock);
 	/* a re-attach of the previous zusd's mount takes its entry over */
-	for (int i = 0; i < ZUSD_KMOUNTS_MAX && !m; i++)
-		if (k->m[i].state == ZUSD_KM_WAITING &&
-		    !strcmp(k->m[i].fstype, fstype) &&
-		    !strcmp(k->m[i].device, device))
-			m = &k->m[i];
-	for (int i = 0; i < ZUSD_KMOUNTS_MAX && !m; i++)
-		if (k->m[i].state == ZUSD_KM_FREE)
-			m = &k->m[i];
+	m = km_find(k, ZUSD_KM_WAITING, fstype, device);
+	if (!m)
+		m = km_find(k, ZUSD_KM_FREE, NULL, NULL);
 	if (!m) {
 		ret = -EMFILE;
 		goto out;
@@ -168,13 +179,11 @@ int zusd_kmounts_add_waiting(struct zusd_kmounts *k, const char *fstype,
 			     const char *device, const char *mountpoint,
 			     const char *options)
 {
-	struct zusd_kmount *m = NULL;
+	struct zusd_kmount *m;
 	int ret = 0;
 
 	pthread_mutex_lock(&k->lock);
-	for (int i = 0; i < ZUSD_KMOUNTS_MAX && !m; i++)
-		if (k->m[i].state == ZUSD_KM_FREE)
-			m = &k->m[i];
+	m = km_find(k, ZUSD_KM_FREE, NULL, NULL);
 	if (!m) {
 		ret = -EMFILE;
 		goto out;
