@@ -39,6 +39,36 @@ static void zuf_ext_put(struct zuf_inode_info *zi)
 		wake_up_var(&zi->ext_users);
 }
 
+/* The cached extent containing @pos, or NULL.  ext_lock held. */
+static struct zufs_extent *zuf_ext_at(struct zuf_inode_info *zi, u64 pos)
+{
+	u32 i;
+
+	for (i = 0; zi->ext && i < zi->ext_n; i++) {
+		struct zufs_extent *e = &zi->ext[i];
+
+		if (pos >= e->file_off && pos - e->file_off < e->len)
+			return e;
+	}
+	return NULL;
+}
+
+/* Drop the cached extents that overlap [lo, hi); the count left.  Locked. */
+static u32 zuf_ext_drop(struct zuf_inode_info *zi, u64 lo, u64 hi)
+{
+	u32 i, n = 0;
+
+	for (i = 0; zi->ext && i < zi->ext_n; i++) {
+		struct zufs_extent *e = &zi->ext[i];
+
+		if (e->file_off < hi && e->file_off + e->len > lo)
+			continue;
+		zi->ext[n++] = *e;
+	}
+	zi->ext_n = n;
+	return n;
+}
+
 /*
  * A cached extent containing @pos; for a write it must be on pmem.  A pmem
  * extent is returned with a use counted (*held): taken under ext_lock, so
@@ -47,24 +77,18 @@ static void zuf_ext_put(struct zuf_inode_info *zi)
 static bool zuf_ext_find(struct zuf_inode_info *zi, u64 pos, bool write,
 			 struct zufs_extent *out, bool *held)
 {
+	struct zufs_extent *e;
 	bool found = false;
-	u32 i;
 
 	spin_lock(&zi->ext_lock);
-	for (i = 0; zi->ext && i < zi->ext_n; i++) {
-		struct zufs_extent *e = &zi->ext[i];
-
-		if (pos < e->file_off || pos - e->file_off >= e->len)
-			continue;
-		if (write && !zuf_ext_on_pmem(e))
-			break;
+	e = zuf_ext_at(zi, pos);
+	if (e && (!write || zuf_ext_on_pmem(e))) {
 		*out = *e;
 		found = true;
 		if (zuf_ext_on_pmem(e)) {
 			atomic_inc(&zi->ext_users);
 			*held = true;
 		}
-		break;
 	}
 	spin_unlock(&zi->ext_lock);
 	return found;
@@ -73,19 +97,13 @@ static bool zuf_ext_find(struct zuf_inode_info *zi, u64 pos, bool write,
 /* Bytes from @pos that the cache knows to be off pmem (0: not known). */
 static u64 zuf_ext_mapped_len(struct zuf_inode_info *zi, u64 pos)
 {
+	struct zufs_extent *e;
 	u64 len = 0;
-	u32 i;
 
 	spin_lock(&zi->ext_lock);
-	for (i = 0; zi->ext && i < zi->ext_n; i++) {
-		struct zufs_extent *e = &zi->ext[i];
-
-		if (pos < e->file_off || pos - e->file_off >= e->len)
-			continue;
-		if (e->pmem_off == ZUFS_EXTENT_MAPPED)
-			len = e->file_off + e->len - pos;
-		break;
-	}
+	e = zuf_ext_at(zi, pos);
+	if (e && e->pmem_off == ZUFS_EXTENT_MAPPED)
+		len = e->file_off + e->len - pos;
 	spin_unlock(&zi->ext_lock);
 	return len;
 }
@@ -94,7 +112,6 @@ void zuf_ext_invalidate(struct inode *inode, u64 off, u64 len)
 {
 	struct zuf_inode_info *zi = ZUF_I(inode);
 	u64 end = len ? off + len : U64_MAX;
-	u32 i, n = 0;
 
 	if (end < off)
 		end = U64_MAX;
@@ -102,14 +119,7 @@ void zuf_ext_invalidate(struct inode *inode, u64 off, u64 len)
 	zi->ext_gen++;
 	zi->inv[zi->ext_gen % ZUF_INV_RING].lo = off;
 	zi->inv[zi->ext_gen % ZUF_INV_RING].hi = end;
-	for (i = 0; zi->ext && i < zi->ext_n; i++) {
-		struct zufs_extent *e = &zi->ext[i];
-
-		if (e->file_off < end && e->file_off + e->len > off)
-			continue;	/* overlaps: dropped */
-		zi->ext[n++] = *e;
-	}
-	zi->ext_n = n;
+	zuf_ext_drop(zi, off, end);
 	spin_unlock(&zi->ext_lock);
 }
 
@@ -197,13 +207,7 @@ static int zuf_ge_parse(struct zuf_call *call, const void *buf)
 			atomic_inc(&zi->ext_users);
 			ctx->held = true;
 		}
-		for (i = 0, k = 0; zi->ext && i < zi->ext_n; i++) {
-			struct zufs_extent *e = &zi->ext[i];
-
-			if (e->file_off < hi && e->file_off + e->len > lo)
-				continue;
-			zi->ext[k++] = *e;
-		}
+		k = zuf_ext_drop(zi, lo, hi);
 		if (zi->ext) {
 			keep = min_t(u32, k, ZUF_EXT_CACHE - n);
 			memmove(zi->ext + n, zi->ext, keep * sizeof(*zi->ext));
