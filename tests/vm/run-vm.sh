@@ -54,7 +54,7 @@ options:
   --rundir-file FILE write the run directory's path to FILE
   -v, --verbose      also stream the guest console to stdout
 environment: VM_SRCDIR, VM_BUILDDIR (default: this source tree), VM_WORKDIR,
-  VM_TIMEOUT, VM_KEEP_RUNS (logs of the last N runs per name are kept, default 10),
+  VM_TIMEOUT, VM_APPEND (kernel options for every run, before --append), VM_KEEP_RUNS (logs of the last N runs per name are kept, default 10),
   VM_KLOG_IGNORE (ERE of kernel log lines to ignore in the scan),
   QEMU (default qemu-system-x86_64)
 EOF
@@ -273,7 +273,9 @@ for a in "${args[@]}"; do printf '%q ' "$a" >> "$results/.vm/args.bash"; done
 printf ')\n' >> "$results/.vm/args.bash"
 
 # ---- qemu -----------------------------------------------------------------
-cmdline="console=ttyS0,115200 panic=-1 zufs.mode=$mode $append"
+# VM_APPEND: options every run of a suite gets (check-vm: the memory
+# debugging boot options, see vm.mk), before the caller's --append.
+cmdline="console=ttyS0,115200 panic=-1 zufs.mode=$mode ${VM_APPEND:-} $append"
 qemu=("$QEMU"
 	-accel tcg,thread=multi -smp "$smp" -cpu "$cpu"
 	-machine pc,nvdimm=on -m "$mem,slots=2,maxmem=$maxmem"
@@ -361,7 +363,10 @@ fi
 
 # Scan the guest kernel log. Kernel lines on the console carry a printk time
 # stamp; dmesg.txt (saved by the guest before power-off) is all kernel.
-klog_re='WARNING:|BUG:|Oops|general protection|lockdep|possible circular locking|KASAN'
+klog_re='WARNING:|BUG:|Oops|general protection|lockdep|possible circular locking|KASAN|KFENCE|UBSAN|'
+klog_re+='sleeping function called|blocked for more than|soft lockup|hard LOCKUP|rcu_sched self-detected|'
+klog_re+='rcu: INFO|Poison overwritten|Redzone|Object padding|Freepointer corrupt|unreferenced object|'
+klog_re+='Kernel panic'
 {
 	grep -aE '^\[ *[0-9]+\.[0-9]+\] ' "$console" 2>/dev/null || :
 	cat "$results/dmesg.txt" 2>/dev/null || :

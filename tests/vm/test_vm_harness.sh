@@ -2,7 +2,7 @@
 # Self-test of the VM harness (make check-vm): exit status propagation, a
 # module from the build tree loaded with vm_insmod, a guest kernel WARNING
 # failing the run, the timeout, systemd mode, and (two more boots)
-# --pmem-image kept across boots + --setup before systemd. Six short boots.
+# --pmem-image kept across boots + --setup before systemd. Seven short boots.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 srcdir=${VM_SRCDIR:-$(cd "$here/../.." && pwd)}
@@ -47,9 +47,14 @@ run() { "$here/run-vm.sh" --timeout "${VM_TIMEOUT:-300}" "$@" >"$work/harness-la
 run --name harness-insmod "$here/harness-guest.sh" -- insmod "$ko" 7
 check "exit status propagates; vm_insmod of a build-tree module" 7 $?
 
-run --name harness-warn "$here/harness-guest.sh" -- warn "$ko"
+# check-vm boots with panic_on_warn=1 (VM_APPEND): without it a WARNING
+# still fails a run that passed; with it the guest panics on the spot.
+VM_APPEND=${VM_APPEND//panic_on_warn=1/} run --name harness-warn "$here/harness-guest.sh" -- warn "$ko"
 rc=$?
 check "a guest kernel WARNING fails the run" 1 $rc
+VM_APPEND="${VM_APPEND:-} panic_on_warn=1" run --name harness-warn-panic "$here/harness-guest.sh" -- warn "$ko"
+rc=$?
+check "with panic_on_warn=1 a WARNING panics the guest (no exit status)" 125 $rc
 
 run --name harness-hang --timeout 30 "$here/harness-guest.sh" -- hang
 check "a hung guest is killed at the timeout" 124 $?

@@ -28,6 +28,12 @@ VM_CHECK_DEPS = all
 VM_WORKDIR = $(abs_top_builddir)/tests/vm/work
 VM_ENV = VM_SRCDIR='$(abs_top_srcdir)' VM_BUILDDIR='$(abs_top_builddir)' \
 	VM_WORKDIR='$(VM_WORKDIR)'
+# check-vm boots with the allocator's own checks on: slab redzones, poison
+# and user tracking, freed memory wiped and poisoned, any WARN a panic, and
+# hung tasks reported after 60 s.  run-vm.sh fails a run whose kernel log
+# shows any of their reports.  bench-vm boots without them (timings).
+VM_DEBUG_APPEND = slub_debug=FZPU init_on_free=1 page_poison=1 panic_on_warn=1 \
+	sysctl.kernel.hung_task_timeout_secs=60
 
 # $(call)-free runner shared by check-vm and bench-vm: runs $$list.
 vm_run_list = \
@@ -42,7 +48,8 @@ vm_run_list = \
 	test $$fail -eq 0
 
 check-vm: $(VM_CHECK_DEPS)
-	@list='$(VM_TESTS)'; $(vm_run_list)
+	@list='$(VM_TESTS)'; VM_APPEND='$(VM_DEBUG_APPEND)'; export VM_APPEND; \
+	$(vm_run_list)
 
 bench-vm: $(VM_CHECK_DEPS)
 	@list='$(VM_BENCHES)'; \
