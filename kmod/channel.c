@@ -3,12 +3,15 @@
  * Per-CPU channels between zuf and the server threads.
  *
  * Each CPU has one channel: a command buffer shared (mmap) with the server
- * thread bound to that CPU, and a data window into which application pages
- * are mapped for map-mode I/O.  A caller takes the channel of its CPU (or
- * any free one), writes its command, wakes the server thread and spins
- * briefly, then sleeps, until the reply is there.  Nothing here allocates
- * or takes a global lock.  The server is never trusted: replies are read
- * once, checked, and a server that dies or hangs fails the waiting call.
+ * thread bound to that CPU, and a data window of pages the kernel owns, for
+ * map-mode I/O: the kernel copies between the application and the window,
+ * the server reads or fills the window.  The server never sees an
+ * application page, so nothing it keeps mapped or does late can reach
+ * application memory.  A caller takes the channel of its CPU (or any free
+ * one), writes its command, wakes the server thread and spins briefly, then
+ * sleeps, until the reply is there.  Nothing here allocates or takes a
+ * global lock.  The server is never trusted: replies are read once, checked,
+ * and a server that dies or hangs fails (or resends) the waiting call.
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -44,31 +47,22 @@ static struct zuf_chan *zuf_chan_alloc(unsigned int index, int node)
 		return NULL;
 	c->index = index;
 	spin_lock_init(&c->lock);
-	mutex_init(&c->win_mutex);
 	init_waitqueue_head(&c->srv_wq);
 	init_waitqueue_head(&c->reply_wq);
 	c->buf = vmalloc_user(ZUFS_CHAN_CMD_SIZE);
-	if (!c->buf)
-		goto fail;
-	if (index != ZUFS_CHAN_MOUNT) {
-		c->pages = kcalloc_node(ZUF_WINDOW_PAGES, sizeof(*c->pages),
-					GFP_KERNEL, node);
-		if (!c->pages)
-			goto fail;
+	if (!c->buf) {
+		kfree(c);
+		return NULL;
 	}
 	return c;
-fail:
-	vfree(c->buf);
-	kfree(c);
-	return NULL;
 }
 
 static void zuf_chan_free(struct zuf_chan *c)
 {
 	if (!c)
 		return;
-	WARN_ON(c->owner || c->npages || c->win_mm);
-	kfree(c->pages);
+	WARN_ON(c->owner);
+	vfree(c->window);
 	vfree(c->buf);
 	kfree(c);
 }
@@ -108,19 +102,6 @@ void zuf_chans_free(struct zuf_root *zr)
 	zr->mchan = NULL;
 }
 
-static void zuf_chan_put_pages(struct zuf_chan *c, bool dirty)
-{
-	unsigned int i;
-
-	for (i = 0; i < c->npages; i++) {
-		if (dirty)
-			set_page_dirty_lock(c->pages[i]);
-		put_page(c->pages[i]);
-		c->pages[i] = NULL;
-	}
-	c->npages = 0;
-}
-
 static void zuf_wake_free(struct zuf_root *zr)
 {
 	if (wq_has_sleeper(&zr->server_wq))
@@ -137,15 +118,8 @@ static bool zuf_chan_complete_locked(struct zuf_chan *c, int result)
 		put_task_struct(c->srv_task);
 		c->srv_task = NULL;
 	}
+	c->completed++;
 	if (c->abandoned) {
-		unsigned int i;
-
-		/* no sleeping here: drop the pages without dirtying them */
-		for (i = 0; i < c->npages; i++) {
-			put_page(c->pages[i]);
-			c->pages[i] = NULL;
-		}
-		c->npages = 0;
 		c->abandoned = false;
 		c->state = ZC_FREE;
 		return true;
@@ -199,13 +173,31 @@ static bool zuf_sb_attached(struct zuf_root *zr, struct zuf_sb_info *sbi)
 	       READ_ONCE(zr->nservers);
 }
 
-/* Take a channel: the current CPU's, any free one, or wait for one. */
+/* Commands the server completed on any channel: is it making progress? */
+static u64 zuf_chans_progress(struct zuf_root *zr)
+{
+	u64 n = READ_ONCE(zr->mchan->completed);
+	unsigned int i;
+
+	for (i = 0; i < zr->nchans; i++)
+		if (zr->chans[i])
+			n += READ_ONCE(zr->chans[i]->completed);
+	return n;
+}
+
+/*
+ * Take a channel: the current CPU's, any free one, or wait for one.  A wait
+ * for a free channel gives up only when no channel completed a command for
+ * a whole timeout (a hung or absent server): slow calls that keep every
+ * channel busy while the server works through them are not an error.
+ */
 static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 				     struct zuf_call *call)
 {
 	bool mount = call->flags & ZUF_CALL_MOUNT;
 	unsigned long deadline;
 	struct zuf_chan *c;
+	u64 progress;
 	long ret;
 
 	if (call->sbi && !(call->flags & ZUF_CALL_REATTACH) &&
@@ -233,9 +225,12 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 
 	if (!READ_ONCE(zr->nservers) && (call->flags & ZUF_CALL_NOWAIT_SRV))
 		return ERR_PTR(-EIO);
+	progress = zuf_chans_progress(zr);
 	deadline = jiffies + (READ_ONCE(zr->nservers) ? zuf_timeout_s :
 			      zuf_restart_s) * HZ;
 	for (;;) {
+		u64 now;
+
 		ret = wait_event_killable_timeout(zr->server_wq,
 						  (c = zuf_chan_scan(zr, mount)),
 						  HZ);
@@ -243,6 +238,11 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 			return ERR_PTR(ret);
 		if (c)
 			return c;
+		now = zuf_chans_progress(zr);
+		if (now != progress && READ_ONCE(zr->nservers)) {
+			progress = now;
+			deadline = jiffies + zuf_timeout_s * HZ;
+		}
 		if (time_after(jiffies, deadline)) {
 			zuf_err_rl("no free channel (server %s)\n",
 				   READ_ONCE(zr->nservers) ? "hung" : "gone");
@@ -251,34 +251,12 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 	}
 }
 
-static void zuf_chan_release(struct zuf_root *zr, struct zuf_chan *c,
-			     bool dirty)
+static void zuf_chan_release(struct zuf_root *zr, struct zuf_chan *c)
 {
-	if (c->npages)
-		zuf_chan_put_pages(c, dirty);
 	spin_lock(&c->lock);
 	c->state = ZC_FREE;
 	spin_unlock(&c->lock);
 	zuf_wake_free(zr);
-}
-
-/* Pin the pages of a map-mode call for the window. */
-static int zuf_chan_pin(struct zuf_chan *c, struct zuf_call *call)
-{
-	size_t start = 0, max;
-	ssize_t got;
-
-	max = min_t(size_t, call->iter_len,
-		    ZUFS_CHAN_WINDOW_SIZE - PAGE_SIZE);
-	got = iov_iter_get_pages2(call->iter, c->pages, max,
-				  ZUF_WINDOW_PAGES, &start);
-	if (got <= 0)
-		return got ? got : -EFAULT;
-	c->npages = DIV_ROUND_UP(start + got, PAGE_SIZE);
-	c->pages_ro = call->iter_to_server;
-	call->iter_got = got;
-	call->window_off = start;
-	return 0;
 }
 
 /* The server thread handling our command died: its reply will not come. */
@@ -392,16 +370,6 @@ static int zuf_reply_check(struct zuf_call *call, const void *buf, u64 seq)
 	return 0;
 }
 
-/* Free the channel and unpin the pages of a call that is sent again. */
-static void zuf_dispatch_undo(struct zuf_root *zr, struct zuf_chan *c,
-			      struct zuf_call *call)
-{
-	zuf_chan_release(zr, c, false);
-	if (call->iter && call->iter_got)
-		iov_iter_revert(call->iter, call->iter_got);
-	call->iter_got = 0;
-}
-
 /**
  * zuf_dispatch - send one command to the server and wait for its reply
  * @call: the command; see struct zuf_call
@@ -433,14 +401,14 @@ again:
 	if (IS_ERR(c))
 		return PTR_ERR(c);
 
-	if (call->iter) {
-		ret = zuf_chan_pin(c, call);
+	call->window = c->window;
+	if (call->prep) {
+		ret = (call->window || (call->flags & ZUF_CALL_MOUNT)) ?
+			call->prep(call, call->window) : -EIO;
 		if (ret) {
-			zuf_chan_release(zr, c, false);
+			zuf_chan_release(zr, c);
 			return ret;
 		}
-		if (call->prep)
-			call->prep(call);
 	}
 	h->in_len = call->in_len;
 	h->out_len = 0;
@@ -458,7 +426,7 @@ again:
 	if (!c->owner || (call->sbi && !(call->flags & ZUF_CALL_REATTACH) &&
 			  c->owner->gen != READ_ONCE(call->sbi->attached_gen))) {
 		spin_unlock(&c->lock);
-		zuf_dispatch_undo(zr, c, call);
+		zuf_chan_release(zr, c);
 		cond_resched();
 		goto again;
 	}
@@ -473,7 +441,7 @@ again:
 	if (abandoned)
 		return ret;	/* the channel frees itself on the reply */
 	if (ret == ZUF_RESEND_UNSENT || ret == ZUF_RESEND_LOST) {
-		zuf_dispatch_undo(zr, c, call);
+		zuf_chan_release(zr, c);
 		if (ret == ZUF_RESEND_LOST && ++lost > ZUF_MAX_LOST) {
 			zuf_err_rl("op %u lost by %u servers in a row: -EIO\n",
 				   h->op, lost);
@@ -483,18 +451,24 @@ again:
 	}
 	if (!ret)
 		ret = zuf_reply_check(call, c->buf, seq);
-	zuf_chan_release(zr, c, !ret && call->iter && !call->iter_to_server);
+	zuf_chan_release(zr, c);
 	return ret;
 }
 
 /* ---- server side ----------------------------------------------------- */
 
+/*
+ * Bind the fd to a channel.  Serialised per fd by zf->lock (control.c): two
+ * INIT_CHANs on one fd must not both bind.
+ */
 int zuf_chan_bind(struct zuf_file *zf, unsigned int index)
 {
 	struct zuf_root *zr = zf->zr;
 	struct zuf_chan *c;
+	void *window = NULL;
 	int ret = 0;
 
+	lockdep_assert_held(&zf->lock);
 	if (index == ZUFS_CHAN_MOUNT)
 		c = zr->mchan;
 	else if (index < zr->nchans && cpu_possible(index))
@@ -503,20 +477,40 @@ int zuf_chan_bind(struct zuf_file *zf, unsigned int index)
 		return -EINVAL;
 	if (zf->chan)
 		return -EBUSY;
+	/* the window: allocated at the first bind, kept with the channel */
+	if (index != ZUFS_CHAN_MOUNT && !READ_ONCE(c->window)) {
+		window = vmalloc_user(ZUFS_CHAN_WINDOW_SIZE);
+		if (!window)
+			return -ENOMEM;
+	}
 
 	spin_lock(&c->lock);
-	if (c->owner)
+	if (c->owner) {
 		ret = -EBUSY;
-	else
+	} else {
+		if (window && !c->window) {
+			c->window = window;
+			window = NULL;
+		}
 		c->owner = zf;
+	}
 	spin_unlock(&c->lock);
+	vfree(window);
 	if (ret)
 		return ret;
-	zf->chan = c;
+	/* pairs with the load-acquire in zuf_file_chan() */
+	smp_store_release(&zf->chan, c);
 	wake_up_all(&zr->server_wq);
 	if (index == ZUFS_CHAN_MOUNT)
 		zuf_server_attached(zr);
 	return 0;
+}
+
+/* The fd's channel, NULL before INIT_CHAN; set once, cleared at release. */
+static struct zuf_chan *zuf_file_chan(struct zuf_file *zf)
+{
+	/* pairs with the store-release in zuf_chan_bind() */
+	return smp_load_acquire(&zf->chan);
 }
 
 void zuf_chan_unbind(struct zuf_file *zf)
@@ -533,9 +527,6 @@ void zuf_chan_unbind(struct zuf_file *zf)
 		zuf_err_rl("server left channel %d with a command: resent\n",
 			   (int)c->index);
 		zuf_chan_complete_locked(c, ZUF_RESEND_LOST);
-	} else if (c->state == ZC_REPLYING) {
-		/* cannot happen: release does not race the WAIT ioctl */
-		zuf_chan_complete_locked(c, -EIO);
 	}
 	spin_unlock(&c->lock);
 	zf->chan = NULL;
@@ -545,37 +536,11 @@ void zuf_chan_unbind(struct zuf_file *zf)
 
 void zuf_chan_break(struct zuf_file *zf)
 {
+	struct zuf_chan *c = zuf_file_chan(zf);
+
 	WRITE_ONCE(zf->breaking, true);
-	if (zf->chan)
-		wake_up_all(&zf->chan->srv_wq);
-}
-
-/* Take the application pages out of the server's window. */
-static void zuf_window_zap(struct zuf_chan *c)
-{
-	struct vm_area_struct *vma;
-	struct mm_struct *mm;
-
-	mutex_lock(&c->win_mutex);
-	mm = c->win_mm;
-	if (mm)
-		mmgrab(mm);
-	mutex_unlock(&c->win_mutex);
-	if (!mm)
-		return;
-	if (mmget_not_zero(mm)) {
-		mmap_read_lock(mm);
-		mutex_lock(&c->win_mutex);
-		vma = c->win_addr ? find_vma(mm, c->win_addr) : NULL;
-		if (vma && vma->vm_start == c->win_addr &&
-		    vma->vm_private_data == c)
-			zap_vma_ptes(vma, vma->vm_start,
-				     vma->vm_end - vma->vm_start);
-		mutex_unlock(&c->win_mutex);
-		mmap_read_unlock(mm);
-		mmput(mm);
-	}
-	mmdrop(mm);
+	if (c)
+		wake_up_all(&c->srv_wq);
 }
 
 static bool zuf_srv_woken(struct zuf_file *zf, struct zuf_chan *c)
@@ -584,19 +549,24 @@ static bool zuf_srv_woken(struct zuf_file *zf, struct zuf_chan *c)
 	       READ_ONCE(c->owner) != zf;
 }
 
+/*
+ * The server thread's loop: hand back the reply of the command it holds (if
+ * any), then sleep for the next one.  Many threads may call this on one fd
+ * at once: only the state under c->lock decides who gets a command, and a
+ * reply completes the command that thread was given, at most once.
+ */
 int zuf_chan_wait(struct zuf_file *zf, struct zufs_ioc_wait __user *uarg,
 		  bool mount)
 {
-	struct zuf_chan *c = zf->chan;
+	struct zuf_chan *c = zuf_file_chan(zf);
 	struct zufs_ioc_wait w;
-	bool delivered = false, freed = false, is_mount;
+	bool delivered = false, freed = false;
 	u64 t0, seq = 0;
 	int ret;
 
 	if (!c)
 		return -EINVAL;
-	is_mount = c->index == ZUFS_CHAN_MOUNT;
-	if (mount != is_mount)
+	if (mount != (c->index == ZUFS_CHAN_MOUNT))
 		return -EINVAL;
 	if (copy_from_user(&w, uarg, sizeof(w)))
 		return -EFAULT;
@@ -604,18 +574,11 @@ int zuf_chan_wait(struct zuf_file *zf, struct zufs_ioc_wait __user *uarg,
 		return -EINVAL;
 
 	spin_lock(&c->lock);
-	if (c->state == ZC_DELIVERED) {
+	if (c->state == ZC_DELIVERED && c->srv_task == current) {
 		if (!(w.flags & ZUFS_WAIT_HAS_RESULT)) {
 			zuf_err_rl("server dropped command %llu: -EIO\n",
 				   c->seq);
 			freed = zuf_chan_complete_locked(c, -EIO);
-		} else if (c->npages) {
-			c->state = ZC_REPLYING;
-			spin_unlock(&c->lock);
-			zuf_window_zap(c);
-			spin_lock(&c->lock);
-			if (c->state == ZC_REPLYING)
-				freed = zuf_chan_complete_locked(c, 0);
 		} else {
 			freed = zuf_chan_complete_locked(c, 0);
 		}
@@ -650,9 +613,12 @@ int zuf_chan_wait(struct zuf_file *zf, struct zufs_ioc_wait __user *uarg,
 	w.seq = seq;
 	if (copy_to_user(uarg, &w, sizeof(w))) {
 		spin_lock(&c->lock);
-		if (c->state == ZC_DELIVERED)
-			zuf_chan_complete_locked(c, -EIO);
+		if (c->state == ZC_DELIVERED && c->seq == seq &&
+		    c->srv_task == current)
+			freed = zuf_chan_complete_locked(c, -EIO);
 		spin_unlock(&c->lock);
+		if (freed)
+			zuf_wake_free(zf->zr);
 		return -EFAULT;
 	}
 	return 0;
@@ -660,75 +626,11 @@ int zuf_chan_wait(struct zuf_file *zf, struct zufs_ioc_wait __user *uarg,
 
 /* ---- mmap of the command buffer and the data window ------------------ */
 
-static vm_fault_t zuf_window_fault(struct vm_fault *vmf)
-{
-	struct vm_area_struct *vma = vmf->vma;
-	struct zuf_chan *c = vma->vm_private_data;
-	pgoff_t idx = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
-	vm_fault_t ret = VM_FAULT_SIGBUS;
-	pgprot_t prot;
-
-	mutex_lock(&c->win_mutex);
-	spin_lock(&c->lock);
-	if (c->state == ZC_DELIVERED && idx < c->npages) {
-		unsigned long pfn = page_to_pfn(c->pages[idx]);
-		bool ro = c->pages_ro;
-
-		spin_unlock(&c->lock);
-		if (ro && (vmf->flags & FAULT_FLAG_WRITE)) {
-			ret = VM_FAULT_SIGBUS;
-		} else {
-			prot = ro ? vm_get_page_prot(VM_READ | VM_SHARED) :
-				    vma->vm_page_prot;
-			ret = vmf_insert_pfn_prot(vma, vmf->address, pfn,
-						  prot);
-		}
-	} else {
-		spin_unlock(&c->lock);
-	}
-	mutex_unlock(&c->win_mutex);
-	return ret;
-}
-
-static void zuf_window_close(struct vm_area_struct *vma)
-{
-	struct zuf_chan *c = vma->vm_private_data;
-	struct mm_struct *mm = NULL;
-
-	mutex_lock(&c->win_mutex);
-	if (c->win_addr == vma->vm_start && c->win_mm == vma->vm_mm) {
-		mm = c->win_mm;
-		c->win_mm = NULL;
-		c->win_addr = 0;
-	}
-	mutex_unlock(&c->win_mutex);
-	if (mm)
-		mmdrop(mm);
-}
-
-static int zuf_window_may_split(struct vm_area_struct *vma,
-				unsigned long addr)
-{
-	return -EINVAL;
-}
-
-static int zuf_window_mremap(struct vm_area_struct *vma)
-{
-	return -EINVAL;
-}
-
-static const struct vm_operations_struct zuf_window_vm_ops = {
-	.fault		= zuf_window_fault,
-	.close		= zuf_window_close,
-	.may_split	= zuf_window_may_split,
-	.mremap		= zuf_window_mremap,
-};
-
 int zuf_chan_mmap(struct zuf_file *zf, struct vm_area_struct *vma)
 {
-	struct zuf_chan *c = zf->chan;
+	struct zuf_chan *c = zuf_file_chan(zf);
 	unsigned long size = vma->vm_end - vma->vm_start;
-	int ret = 0;
+	void *area;
 
 	if (!c)
 		return -EINVAL;
@@ -738,27 +640,13 @@ int zuf_chan_mmap(struct zuf_file *zf, struct vm_area_struct *vma)
 	if (vma->vm_pgoff == 0) {
 		if (size != ZUFS_CHAN_CMD_SIZE)
 			return -EINVAL;
-		vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;
-		return remap_vmalloc_range(vma, c->buf, 0);
-	}
-
-	if (vma->vm_pgoff != ZUFS_CHAN_WINDOW_OFF >> PAGE_SHIFT ||
-	    size != ZUFS_CHAN_WINDOW_SIZE || c->index == ZUFS_CHAN_MOUNT)
-		return -EINVAL;
-	mutex_lock(&c->win_mutex);
-	if (c->win_mm) {
-		ret = -EBUSY;
+		area = c->buf;
 	} else {
-		mmgrab(vma->vm_mm);
-		c->win_mm = vma->vm_mm;
-		c->win_addr = vma->vm_start;
+		if (vma->vm_pgoff != ZUFS_CHAN_WINDOW_OFF >> PAGE_SHIFT ||
+		    size != ZUFS_CHAN_WINDOW_SIZE || !c->window)
+			return -EINVAL;
+		area = c->window;
 	}
-	mutex_unlock(&c->win_mutex);
-	if (ret)
-		return ret;
-	vma->vm_flags |= VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND |
-			 VM_DONTDUMP | VM_IO;
-	vma->vm_ops = &zuf_window_vm_ops;
-	vma->vm_private_data = c;
-	return 0;
+	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;
+	return remap_vmalloc_range(vma, area, 0);
 }

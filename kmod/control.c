@@ -31,6 +31,7 @@ static int zuf_control_open(struct inode *inode, struct file *file)
 	if (!zf)
 		return -ENOMEM;
 	zf->zr = zuf_root;
+	mutex_init(&zf->lock);
 	file->private_data = zf;
 	return 0;
 }
@@ -48,6 +49,7 @@ static int zuf_control_release(struct inode *inode, struct file *file)
 		spin_unlock(&zr->lock);
 		wake_up_all(&zr->server_wq);
 	}
+	mutex_destroy(&zf->lock);
 	kfree(zf);
 	return 0;
 }
@@ -59,12 +61,16 @@ static int zuf_ioc_handshake(struct zuf_file *zf, void __user *arg)
 
 	if (copy_from_user(&h, arg, sizeof(h)))
 		return -EFAULT;
-	if (zf->handshaken)
+	mutex_lock(&zf->lock);
+	if (zf->handshaken) {
+		mutex_unlock(&zf->lock);
 		return -EALREADY;
+	}
 	if (h.major != ZUFS_MAJOR_VERSION) {
 		zuf_warn("server speaks ABI %u.%u, this module %u.%u\n",
 			 h.major, h.minor, ZUFS_MAJOR_VERSION,
 			 ZUFS_MINOR_VERSION);
+		mutex_unlock(&zf->lock);
 		h.major = ZUFS_MAJOR_VERSION;
 		h.minor = ZUFS_MINOR_VERSION;
 		if (copy_to_user(arg, &h, sizeof(h)))
@@ -80,7 +86,9 @@ static int zuf_ioc_handshake(struct zuf_file *zf, void __user *arg)
 	h.server_id = zr->server_gen;
 	zf->gen = zr->server_gen;
 	spin_unlock(&zr->lock);
-	zf->handshaken = true;
+	/* pairs with the load-acquire in zuf_control_ioctl() */
+	smp_store_release(&zf->handshaken, true);
+	mutex_unlock(&zf->lock);
 
 	h.major = ZUFS_MAJOR_VERSION;
 	h.minor = ZUFS_MINOR_VERSION;
@@ -98,7 +106,9 @@ static int zuf_ioc_init_chan(struct zuf_file *zf, void __user *arg)
 
 	if (copy_from_user(&ic, arg, sizeof(ic)))
 		return -EFAULT;
+	mutex_lock(&zf->lock);
 	ret = zuf_chan_bind(zf, ic.cpu);
+	mutex_unlock(&zf->lock);
 	if (ret)
 		return ret;
 	ic.cmd_size = ZUFS_CHAN_CMD_SIZE;
@@ -223,7 +233,8 @@ static long zuf_control_ioctl(struct file *file, unsigned int cmd,
 
 	if (cmd == ZU_IOC_HANDSHAKE)
 		return zuf_ioc_handshake(zf, uarg);
-	if (!zf->handshaken)
+	/* pairs with the store-release in zuf_ioc_handshake() */
+	if (!smp_load_acquire(&zf->handshaken))
 		return -EPROTO;
 
 	switch (cmd) {

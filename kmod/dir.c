@@ -5,8 +5,16 @@
  */
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
 
 #include "zuf.h"
+
+/*
+ * Replies one readdir may take: a server that answers "more" for ever to
+ * a consumer that never fills (an in-kernel one) must not loop the kernel.
+ * 2^20 replies are far more than any directory has entries.
+ */
+#define ZUF_READDIR_MAX_ROUNDS	(1u << 20)
 
 static u32 zuf_readdir_len(const struct zufs_hdr *h)
 {
@@ -59,6 +67,7 @@ static int zuf_iterate(struct file *file, struct dir_context *ctx)
 	struct inode *dir = file_inode(file);
 	struct zuf_sb_info *sbi = ZUF_SB(dir->i_sb);
 	struct zufs_readdir rd;
+	unsigned int rounds = 0;
 	bool full = false;
 	void *buf;
 	int ret = 0;
@@ -94,6 +103,15 @@ static int zuf_iterate(struct file *file, struct dir_context *ctx)
 					    dir->i_ino);
 			break;
 		}
+		if (++rounds >= ZUF_READDIR_MAX_ROUNDS) {
+			ret = zuf_bad_reply("readdir %lu: no end", dir->i_ino);
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
 	}
 	kvfree(buf);
 	return ret;

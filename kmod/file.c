@@ -469,6 +469,57 @@ const struct iomap_ops zuf_iomap_ops = {
 	.iomap_end	= zuf_iomap_end,
 };
 
+/*
+ * Before the server frees or moves the blocks of [start, end] (inclusive):
+ * wait until no page of the file's DAX mappings there is still pinned (by
+ * O_DIRECT, vmsplice, io_uring...), as ext4_break_layouts() does.
+ * dax_layout_busy_page_range() unmaps the range and returns a page that
+ * still has a reference; its last put wakes us.  invalidate_lock held for
+ * write, dropped while sleeping so that the pin holder can make progress.
+ */
+static void zuf_wait_dax_page(struct inode *inode)
+{
+	filemap_invalidate_unlock(inode->i_mapping);
+	schedule();
+	filemap_invalidate_lock(inode->i_mapping);
+}
+
+int zuf_break_layouts(struct inode *inode, loff_t start, loff_t end)
+{
+	struct page *page;
+	int ret;
+
+	if (!IS_DAX(inode))
+		return 0;
+	do {
+		page = dax_layout_busy_page_range(inode->i_mapping, start, end);
+		if (!page)
+			return 0;
+		ret = ___wait_var_event(&page->_refcount,
+					page_ref_count(page) == 1,
+					TASK_INTERRUPTIBLE, 0, 0,
+					zuf_wait_dax_page(inode));
+	} while (!ret);
+	return ret;
+}
+
+/* The same for the server's invalidation: bounded, the lock kept. */
+static int zuf_break_layouts_bounded(struct inode *inode, loff_t start,
+				     loff_t end)
+{
+	long left = ZUF_INV_WAIT;
+	struct page *page;
+
+	while (left > 0) {
+		page = dax_layout_busy_page_range(inode->i_mapping, start, end);
+		if (!page)
+			return 0;
+		left = wait_var_event_timeout(&page->_refcount,
+					      page_ref_count(page) == 1, left);
+	}
+	return -EBUSY;
+}
+
 struct zuf_inval_put {
 	struct work_struct work;
 	struct inode *inode;
@@ -525,6 +576,12 @@ static int zuf_invalidate_inode(struct inode *inode, u64 off, u64 len)
 		ret = -EBUSY;
 	}
 	if (IS_DAX(inode) && !ret) {
+		ret = zuf_break_layouts_bounded(inode, start, end);
+		if (ret)
+			zuf_err_rl("invalidate %lu: pages still pinned\n",
+				   inode->i_ino);
+	}
+	if (IS_DAX(inode) && !ret) {
 		unmap_mapping_range(mapping, start, end - start + 1, 1);
 		/* stores made through the PTEs, then the entries */
 		filemap_write_and_wait_range(mapping, start, end);
@@ -562,10 +619,15 @@ int zuf_invalidate(struct zufs_ioc_invalidate *inv)
 		ret = zuf_invalidate_inode(inode, inv->offset, inv->len);
 		atomic64_inc(&zuf_nr_invalidations);
 	}
-	/* drop our references here unless one of them is the last one */
+	/*
+	 * Drop our references here unless one of them is the last one: a
+	 * last iput or deactivate_super may call the server, which may be
+	 * the caller.  A deferred iput keeps the superblock active until it
+	 * has run, so the inode never outlives its mount.
+	 */
 	if (inode && atomic_add_unless(&inode->i_count, -1, 1))
 		inode = NULL;
-	if (atomic_add_unless(&sb->s_active, -1, 1))
+	if (!inode && atomic_add_unless(&sb->s_active, -1, 1))
 		sb = NULL;
 	if (!inode && !sb) {
 		kfree(p);
@@ -580,12 +642,71 @@ int zuf_invalidate(struct zufs_ioc_invalidate *inv)
 
 /* ---- map mode ------------------------------------------------------- */
 
-static void zuf_rw_prep(struct zuf_call *call)
+/*
+ * One map-mode call: the server reads or fills the channel's window (kernel
+ * pages), the kernel copies between it and the application.  Copies run
+ * with page faults disabled: the channel is held, and a fault on a zuf
+ * mapping would need another channel; the caller faults the pages in first
+ * and goes round again on a short copy.
+ */
+struct zuf_rw_ctx {
+	struct iov_iter *iter;
+	bool write;
+	size_t len;		/* bytes asked (read), put in the window (write) */
+	size_t copied;		/* read: bytes copied to the application */
+};
+
+static int zuf_rw_prep(struct zuf_call *call, void *window)
 {
 	struct zufs_rw *rw = container_of(call->cmd, struct zufs_rw, hdr);
+	struct zuf_rw_ctx *ctx = call->priv;
+	size_t n = min_t(size_t, iov_iter_count(ctx->iter),
+			 ZUFS_CHAN_WINDOW_SIZE);
 
-	rw->len = call->iter_got;
-	rw->window_off = call->window_off;
+	if (ctx->write) {
+		/* a copy of the iterator: a resent command copies again */
+		struct iov_iter from = *ctx->iter;
+
+		pagefault_disable();
+		n = copy_from_iter(window, n, &from);
+		pagefault_enable();
+		if (!n)
+			return -EFAULT;
+	}
+	ctx->len = n;
+	rw->len = n;
+	rw->window_off = 0;
+	return 0;
+}
+
+static int zuf_rw_parse(struct zuf_call *call, const void *buf)
+{
+	struct zufs_rw *rw = container_of(call->cmd, struct zufs_rw, hdr);
+	struct zuf_rw_ctx *ctx = call->priv;
+
+	/* rw is the kernel's copy of the reply: read once */
+	if (rw->done > ctx->len)
+		return zuf_bad_reply("%s %llu: done %llu of %zu",
+				     ctx->write ? "write" : "read", rw->ino,
+				     rw->done, ctx->len);
+	if (!ctx->write && rw->done) {
+		pagefault_disable();
+		ctx->copied = copy_to_iter(call->window, rw->done, ctx->iter);
+		pagefault_enable();
+	}
+	return 0;
+}
+
+/* Fault in the application's buffer: false if none of it can be. */
+static bool zuf_rw_fault_in(struct iov_iter *iter, bool write)
+{
+	size_t n = min_t(size_t, iov_iter_count(iter), ZUFS_CHAN_WINDOW_SIZE);
+
+	if (!user_backed_iter(iter))
+		return true;
+	if (write)
+		return fault_in_iov_iter_readable(iter, n) < n;
+	return fault_in_iov_iter_writeable(iter, n) < n;
 }
 
 static ssize_t zuf_rw_map(struct kiocb *iocb, struct iov_iter *iter,
@@ -593,16 +714,23 @@ static ssize_t zuf_rw_map(struct kiocb *iocb, struct iov_iter *iter,
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
+	unsigned int stuck = 0;
 	ssize_t total = 0;
 	int ret = 0;
 
 	if (!(sbi->features & ZUFS_FEATURE_MAP))
 		return -EOPNOTSUPP;
 	while (iov_iter_count(iter)) {
+		struct zuf_rw_ctx ctx = { .iter = iter, .write = write };
 		struct zuf_call call = {};
 		struct zufs_rw rw = {};
 		u64 pos = iocb->ki_pos;
+		size_t moved;
 
+		if (!zuf_rw_fault_in(iter, write)) {
+			ret = -EFAULT;
+			break;
+		}
 		zuf_hdr_init(&rw.hdr, write ? ZUFS_OP_WRITE : ZUFS_OP_READ,
 			     sbi);
 		rw.ino = inode->i_ino;
@@ -611,29 +739,48 @@ static ssize_t zuf_rw_map(struct kiocb *iocb, struct iov_iter *iter,
 		call.cmd = &rw.hdr;
 		call.in_len = sizeof(rw);
 		call.out_len = sizeof(rw);
-		call.iter = iter;
-		call.iter_len = iov_iter_count(iter);
-		call.iter_to_server = write;
 		call.prep = zuf_rw_prep;
+		call.parse = zuf_rw_parse;
+		call.priv = &ctx;
 		ret = zuf_dispatch(&call);
-		if (!ret && (rw.done > call.iter_got ||
-			     (write && (rw.new_size < pos + rw.done ||
-					rw.new_size > (u64)inode->i_sb->s_maxbytes))))
-			ret = zuf_bad_reply("%s %lu: done %llu of %zu size %llu",
-					    write ? "write" : "read",
-					    inode->i_ino, rw.done,
-					    call.iter_got, rw.new_size);
-		if (ret) {
-			iov_iter_revert(iter, call.iter_got);
-			break;
+		if (ret == -EFAULT && write) {
+			/* the pages went away again between fault-in and copy */
+			ret = 0;
+			if (++stuck > 2) {
+				ret = -EFAULT;
+				break;
+			}
+			continue;
 		}
-		iov_iter_revert(iter, call.iter_got - rw.done);
-		iocb->ki_pos += rw.done;
-		total += rw.done;
-		if (write && rw.new_size != i_size_read(inode))
-			i_size_write(inode, rw.new_size);
-		if (rw.done < call.iter_got)
+		if (!ret && write &&
+		    (rw.new_size < pos + rw.done ||
+		     rw.new_size > (u64)inode->i_sb->s_maxbytes))
+			ret = zuf_bad_reply("write %lu: done %llu size %llu",
+					    inode->i_ino, rw.done,
+					    rw.new_size);
+		if (ret)
 			break;
+		if (write) {
+			iov_iter_advance(iter, rw.done);
+			moved = rw.done;
+			if (rw.new_size != i_size_read(inode))
+				zuf_set_isize(inode, rw.new_size);
+		} else {
+			moved = ctx.copied;
+		}
+		iocb->ki_pos += moved;
+		total += moved;
+		if (rw.done < ctx.len)
+			break;		/* EOF, or the server wrote less */
+		if (moved < rw.done) {
+			/* a short copy to the application: fault in, again */
+			if (!moved && ++stuck > 2) {
+				ret = -EFAULT;
+				break;
+			}
+			continue;
+		}
+		stuck = 0;
 	}
 	return total ? total : ret;
 }
@@ -790,6 +937,11 @@ static long zuf_fallocate(struct file *file, int mode, loff_t offset,
 		goto out;
 	if (unmap) {
 		filemap_invalidate_lock(inode->i_mapping);
+		ret = zuf_break_layouts(inode, offset, offset + len - 1);
+		if (ret) {
+			filemap_invalidate_unlock(inode->i_mapping);
+			goto out;
+		}
 		truncate_pagecache_range(inode, offset, offset + len - 1);
 	}
 	zuf_ext_invalidate(inode, offset, len);
@@ -807,11 +959,11 @@ static long zuf_fallocate(struct file *file, int mode, loff_t offset,
 		filemap_invalidate_unlock(inode->i_mapping);
 	if (ret)
 		goto out;
-	ret = zuf_getattr_ino(inode->i_sb, inode->i_ino, &a);
+	ret = zuf_getattr_ino(inode->i_sb, inode->i_ino, &a, NULL);
 	if (!ret && inode_wrong_type(inode, a.mode))
 		ret = zuf_bad_reply("inode %lu changed type", inode->i_ino);
 	if (!ret)
-		zuf_update_inode(inode, &a);
+		zuf_update_inode(inode, &a, 0);
 out:
 	inode_unlock(inode);
 	return ret;

@@ -10,6 +10,8 @@
 #include <linux/posix_acl.h>
 #include <linux/dax.h>
 #include <linux/iversion.h>
+#include <linux/hash.h>
+#include <linux/workqueue.h>
 
 #include "zuf.h"
 
@@ -67,9 +69,48 @@ static struct timespec64 zuf_ts(const struct zufs_time *t)
 	return (struct timespec64){ .tv_sec = t->sec, .tv_nsec = t->nsec };
 }
 
-/* Apply checked attributes to the inode (its type never changes). */
-void zuf_update_inode(struct inode *inode, const struct zufs_attr *a)
+/*
+ * Attribute versions, as fuse's attr_version: every change the kernel makes
+ * to an inode's attributes (a reply applied, a new i_size) takes a new
+ * number from one counter.  A reply to a call that ran without the inode
+ * lock (GETATTR, LOOKUP) carries the counter's value from before it was
+ * sent; if the inode changed since, the reply is older than what the inode
+ * holds and is not applied (a GETATTR racing an extending write must not
+ * move i_size back).
+ */
+static atomic64_t zuf_attr_version = ATOMIC64_INIT(1);
+
+u64 zuf_attr_ver(void)
 {
+	return atomic64_read(&zuf_attr_version);
+}
+
+/* Set i_size after the server made it so (write, fallocate). */
+void zuf_set_isize(struct inode *inode, loff_t size)
+{
+	struct zuf_inode_info *zi = ZUF_I(inode);
+
+	spin_lock(&zi->attr_lock);
+	zi->attr_version = atomic64_inc_return(&zuf_attr_version);
+	i_size_write(inode, size);
+	spin_unlock(&zi->attr_lock);
+}
+
+/*
+ * Apply checked attributes to the inode (its type never changes).  @ver:
+ * zuf_attr_ver() from before the call was sent, or 0 for the reply of a
+ * call made under the inode lock (it saw every earlier change).
+ */
+void zuf_update_inode(struct inode *inode, const struct zufs_attr *a, u64 ver)
+{
+	struct zuf_inode_info *zi = ZUF_I(inode);
+
+	spin_lock(&zi->attr_lock);
+	if (ver && zi->attr_version > ver) {
+		spin_unlock(&zi->attr_lock);
+		return;		/* older than what the inode holds */
+	}
+	zi->attr_version = atomic64_inc_return(&zuf_attr_version);
 	inode->i_mode = (inode->i_mode & S_IFMT) | (a->mode & 07777);
 	set_nlink(inode, a->nlink);
 	i_uid_write(inode, a->uid);
@@ -80,6 +121,7 @@ void zuf_update_inode(struct inode *inode, const struct zufs_attr *a)
 	inode->i_atime = zuf_ts(&a->atime);
 	inode->i_mtime = zuf_ts(&a->mtime);
 	inode->i_ctime = zuf_ts(&a->ctime);
+	spin_unlock(&zi->attr_lock);
 }
 
 static void zuf_set_ops(struct inode *inode, const struct zufs_attr *a)
@@ -110,14 +152,26 @@ static void zuf_set_ops(struct inode *inode, const struct zufs_attr *a)
 	}
 }
 
-/* The inode of checked attributes @a: cached or new. */
-struct inode *zuf_iget(struct super_block *sb, const struct zufs_attr *a)
+/*
+ * The inode of checked attributes @a: cached or new; @ver as for
+ * zuf_update_inode().  @must_be_new: the server just made this inode
+ * (create): an inode the kernel already has under that number means the
+ * server handed out a number in use, and the call fails rather than alias
+ * two files.
+ */
+struct inode *zuf_iget(struct super_block *sb, const struct zufs_attr *a,
+		       u64 ver, bool must_be_new)
 {
 	struct inode *inode;
 
 	inode = iget_locked(sb, a->ino);
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
+	if (!(inode->i_state & I_NEW) && must_be_new) {
+		iput(inode);
+		return ERR_PTR(zuf_bad_reply("new inode %llu is in use",
+					     a->ino));
+	}
 	if (!(inode->i_state & I_NEW)) {
 		if (inode_wrong_type(inode, a->mode)) {
 			iput(inode);
@@ -129,24 +183,30 @@ struct inode *zuf_iget(struct super_block *sb, const struct zufs_attr *a)
 			return ERR_PTR(zuf_bad_reply("inode %llu: stale generation",
 						     a->ino));
 		}
-		zuf_update_inode(inode, a);
+		zuf_update_inode(inode, a, ver);
 		return inode;
 	}
+	/* an eviction of an earlier inode of that number goes first */
+	zuf_evict_flush(ZUF_SB(sb), a->ino);
 	inode->i_mode = a->mode & S_IFMT;
 	inode->i_generation = a->generation;
 	inode->i_blkbits = PAGE_SHIFT;
-	zuf_update_inode(inode, a);
+	zuf_update_inode(inode, a, 0);
 	zuf_set_ops(inode, a);
 	unlock_new_inode(inode);
 	return inode;
 }
 
-int zuf_getattr_ino(struct super_block *sb, u64 ino, struct zufs_attr *out)
+/* GETATTR; *ver (if not NULL): zuf_attr_ver() from before it was sent. */
+int zuf_getattr_ino(struct super_block *sb, u64 ino, struct zufs_attr *out,
+		    u64 *ver)
 {
 	struct zuf_call call = {};
 	struct zufs_getattr ga;
 	int ret;
 
+	if (ver)
+		*ver = zuf_attr_ver();
 	zuf_hdr_init(&ga.hdr, ZUFS_OP_GETATTR, ZUF_SB(sb));
 	ga.ino = ino;
 	memset(&ga.attr, 0, sizeof(ga.attr));
@@ -169,17 +229,18 @@ int zuf_getattr(struct user_namespace *mnt_userns, const struct path *path,
 {
 	struct inode *inode = d_inode(path->dentry);
 	struct zufs_attr a;
+	u64 ver;
 	int ret;
 
 	/* the server is the truth; AT_STATX_DONT_SYNC takes the cache */
 	if ((flags & AT_STATX_SYNC_TYPE) != AT_STATX_DONT_SYNC) {
-		ret = zuf_getattr_ino(inode->i_sb, inode->i_ino, &a);
+		ret = zuf_getattr_ino(inode->i_sb, inode->i_ino, &a, &ver);
 		if (ret)
 			return ret;
 		if (inode_wrong_type(inode, a.mode))
 			return zuf_bad_reply("inode %lu changed type",
 					     inode->i_ino);
-		zuf_update_inode(inode, &a);
+		zuf_update_inode(inode, &a, ver);
 		if (request_mask & STATX_BTIME) {
 			stat->btime = zuf_ts(&a.btime);
 			stat->result_mask |= STATX_BTIME;
@@ -217,7 +278,7 @@ static int zuf_send_setattr(struct inode *inode, struct zufs_setattr *sa)
 		return ret;
 	if (inode_wrong_type(inode, sa->attr.mode))
 		return zuf_bad_reply("inode %lu changed type", inode->i_ino);
-	zuf_update_inode(inode, &sa->attr);
+	zuf_update_inode(inode, &sa->attr, 0);
 	return 0;
 }
 
@@ -315,8 +376,17 @@ int zuf_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	}
 
 	if (ia & ATTR_SIZE && attr->ia_size < i_size_read(inode)) {
-		/* no application may touch the blocks the server frees */
+		/*
+		 * No application may touch the blocks the server frees: no
+		 * mapping (faults wait on invalidate_lock), and no page of a
+		 * mapping still pinned by O_DIRECT or vmsplice (wait for them).
+		 */
 		filemap_invalidate_lock(inode->i_mapping);
+		ret = zuf_break_layouts(inode, attr->ia_size, LLONG_MAX);
+		if (ret) {
+			filemap_invalidate_unlock(inode->i_mapping);
+			return ret;
+		}
 		truncate_pagecache(inode, attr->ia_size);
 		zuf_ext_invalidate(inode, attr->ia_size, 0);
 		ret = zuf_send_setattr(inode, &sa);
@@ -336,18 +406,29 @@ int zuf_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	return 0;
 }
 
-void zuf_evict_inode(struct inode *inode)
+/* ---- eviction: told to the server asynchronously, as fuse's FORGET -- */
+
+struct zuf_evict_work {
+	struct work_struct work;
+	struct zuf_sb_info *sbi;
+	u64 ino;
+};
+
+static atomic_t *zuf_evict_slot(struct zuf_sb_info *sbi, u64 ino)
 {
-	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
+	return &sbi->evicts_of[hash_64(ino, ZUF_EVICT_HASH_BITS)];
+}
+
+/* best effort: the plugin reclaims orphans at the next mount */
+static void zuf_evict_send(struct zuf_sb_info *sbi, u64 ino)
+{
 	struct zuf_call call = {};
 	struct zufs_getattr ev;
 
-	truncate_inode_pages_final(&inode->i_data);
-	clear_inode(inode);
-
-	/* best effort: the plugin reclaims orphans at the next mount */
 	zuf_hdr_init(&ev.hdr, ZUFS_OP_EVICT, sbi);
-	ev.ino = inode->i_ino;
+	ev.hdr.uid = 0;
+	ev.hdr.gid = 0;
+	ev.ino = ino;
 	memset(&ev.attr, 0, sizeof(ev.attr));
 	call.sbi = sbi;
 	call.cmd = &ev.hdr;
@@ -355,6 +436,54 @@ void zuf_evict_inode(struct inode *inode)
 	call.out_len = sizeof(ev.hdr);
 	call.flags = ZUF_CALL_NOWAIT_SRV;
 	zuf_dispatch(&call);
+}
+
+static void zuf_evict_fn(struct work_struct *work)
+{
+	struct zuf_evict_work *ew = container_of(work, struct zuf_evict_work,
+						 work);
+	struct zuf_sb_info *sbi = ew->sbi;
+
+	zuf_evict_send(sbi, ew->ino);
+	atomic_dec(zuf_evict_slot(sbi, ew->ino));
+	kfree(ew);
+}
+
+/*
+ * An inode of @ino is about to be used again: an eviction of an earlier one
+ * still queued must reach the server first.
+ */
+void zuf_evict_flush(struct zuf_sb_info *sbi, u64 ino)
+{
+	if (sbi->evict_wq && atomic_read(zuf_evict_slot(sbi, ino)))
+		flush_workqueue(sbi->evict_wq);
+}
+
+/*
+ * Eviction runs from memory reclaim too: it must not wait for the server.
+ * The EVICT goes to a worker; only when no memory is left for that is it
+ * sent from here (it then waits no longer than a call for a server).
+ */
+void zuf_evict_inode(struct inode *inode)
+{
+	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
+	struct zuf_evict_work *ew;
+	u64 ino = inode->i_ino;
+
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+
+	ew = sbi->evict_wq ? kmalloc(sizeof(*ew), GFP_NOFS | __GFP_NOWARN) :
+			     NULL;
+	if (!ew) {
+		zuf_evict_send(sbi, ino);
+		return;
+	}
+	INIT_WORK(&ew->work, zuf_evict_fn);
+	ew->sbi = sbi;
+	ew->ino = ino;
+	atomic_inc(zuf_evict_slot(sbi, ino));
+	queue_work(sbi->evict_wq, &ew->work);
 }
 
 const struct inode_operations zuf_special_iops = {

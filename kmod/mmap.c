@@ -84,6 +84,9 @@ int zuf_file_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!IS_DAX(inode) || !(sbi->features & ZUFS_FEATURE_DAX_MMAP))
 		return -ENODEV;
+	/* MAP_SYNC promises durable stores: only on a synchronous device */
+	if (!daxdev_mapping_supported(vma, sbi->pmem->dax_dev))
+		return -EOPNOTSUPP;
 	file_accessed(file);
 	vma->vm_ops = &zuf_dax_vm_ops;
 	vma->vm_flags |= VM_HUGEPAGE;

@@ -7,6 +7,8 @@
 #include <linux/slab.h>
 #include <linux/namei.h>
 #include <linux/posix_acl.h>
+#include <linux/security.h>
+#include <linux/xattr.h>
 
 #include "zuf.h"
 
@@ -29,6 +31,7 @@ static struct dentry *zuf_lookup(struct inode *dir, struct dentry *dentry,
 	struct zuf_call call = {};
 	struct zufs_lookup lk;
 	struct inode *inode = NULL;
+	u64 ver = zuf_attr_ver();
 	int ret;
 
 	ret = zuf_name_ok(&dentry->d_name);
@@ -53,7 +56,7 @@ static struct dentry *zuf_lookup(struct inode *dir, struct dentry *dentry,
 	if (lk.attr.ino == dir->i_ino)
 		return ERR_PTR(zuf_bad_reply("lookup: %lu contains itself",
 					     dir->i_ino));
-	inode = zuf_iget(dir->i_sb, &lk.attr);
+	inode = zuf_iget(dir->i_sb, &lk.attr, ver, false);
 out:
 	return d_splice_alias(inode, dentry);
 }
@@ -78,7 +81,6 @@ static void zuf_new_owner(struct user_namespace *mnt_userns, struct inode *dir,
 static struct inode *zuf_new_inode(struct inode *dir,
 				   const struct zufs_attr *a, umode_t mode)
 {
-	struct inode *inode;
 	int ret;
 
 	ret = zuf_check_attr(dir->i_sb, a, 0);
@@ -87,13 +89,24 @@ static struct inode *zuf_new_inode(struct inode *dir,
 	if ((a->mode & S_IFMT) != (mode & S_IFMT))
 		return ERR_PTR(zuf_bad_reply("new inode %llu: mode %#o, asked %#o",
 					     a->ino, a->mode, mode));
-	inode = ilookup(dir->i_sb, a->ino);
-	if (inode) {
-		iput(inode);
-		return ERR_PTR(zuf_bad_reply("new inode %llu is in use",
+	if (a->ino == dir->i_ino || a->ino == ZUF_SB(dir->i_sb)->root_ino)
+		return ERR_PTR(zuf_bad_reply("new inode %llu is its directory",
 					     a->ino));
-	}
-	return zuf_iget(dir->i_sb, a);
+	/* iget_locked() decides: a number the kernel has is refused */
+	return zuf_iget(dir->i_sb, a, 0, true);
+}
+
+/* The security module's xattrs of a new inode (SELinux labels...). */
+static int zuf_initxattrs(struct inode *inode, const struct xattr *xattrs,
+			  void *fs_info)
+{
+	const struct xattr *x;
+	int ret = 0;
+
+	for (x = xattrs; x->name && !ret; x++)
+		ret = zuf_xattr_set_security(inode, x->name, x->value,
+					     x->value_len);
+	return ret;
 }
 
 static int zuf_do_create(struct user_namespace *mnt_userns, struct inode *dir,
@@ -156,6 +169,13 @@ static int zuf_do_create(struct user_namespace *mnt_userns, struct inode *dir,
 				  ACL_TYPE_DEFAULT);
 	if (!ret && acl)
 		ret = zuf_set_acl(mnt_userns, inode, acl, ACL_TYPE_ACCESS);
+	if (!ret)
+		ret = security_inode_init_security(inode, dir,
+						   dentry ? &dentry->d_name :
+						   &empty_name,
+						   zuf_initxattrs, NULL);
+	if (ret == -EOPNOTSUPP)
+		ret = 0;	/* no xattrs in this filesystem: no labels */
 	if (ret) {
 		/* the name exists: show it, but report the failure */
 		if (dentry)
@@ -256,7 +276,7 @@ static int zuf_link(struct dentry *old, struct inode *dir,
 		ret = zuf_bad_reply("link: inode %lu changed type",
 				    inode->i_ino);
 	if (!ret) {
-		zuf_update_inode(inode, &ln->attr);
+		zuf_update_inode(inode, &ln->attr, 0);
 		ihold(inode);
 		d_instantiate(dentry, inode);
 		dir->i_mtime = current_time(dir);

@@ -117,6 +117,23 @@ static void zuf_pmem_close(struct zuf_sb_info *sbi)
 
 /* ---- mount-thread commands ------------------------------------------ */
 
+/*
+ * One command on the mount thread's channel at a time.  The wait for it is
+ * killable: a hung mount thread must not leave statfs, sync, mount and
+ * umount of every zuf mount in D state.
+ */
+static int zuf_mount_dispatch(struct zuf_call *call)
+{
+	int ret;
+
+	ret = mutex_lock_killable(&zuf_root->mount_lock);
+	if (ret)
+		return ret;
+	ret = zuf_dispatch(call);
+	mutex_unlock(&zuf_root->mount_lock);
+	return ret;
+}
+
 static int zuf_send_mount(struct zuf_sb_info *sbi, u32 extra, u32 callflags)
 {
 	struct zuf_root *zr = zuf_root;
@@ -144,9 +161,7 @@ static int zuf_send_mount(struct zuf_sb_info *sbi, u32 extra, u32 callflags)
 	call.in_len = sizeof(*m);
 	call.out_len = sizeof(*m);
 	call.flags = ZUF_CALL_MOUNT | callflags;
-	mutex_lock(&zr->mount_lock);
-	ret = zuf_dispatch(&call);
-	mutex_unlock(&zr->mount_lock);
+	ret = zuf_mount_dispatch(&call);
 	if (ret)
 		goto out;
 
@@ -179,44 +194,64 @@ static int zuf_send_simple_mount_op(struct zuf_sb_info *sbi, u32 op,
 {
 	struct zuf_call call = {};
 	struct zufs_hdr h;
-	int ret;
 
 	zuf_hdr_init(&h, op, sbi);
 	call.cmd = &h;
 	call.in_len = sizeof(h);
 	call.out_len = sizeof(h);
 	call.flags = ZUF_CALL_MOUNT | flags;
-	mutex_lock(&zuf_root->mount_lock);
-	ret = zuf_dispatch(&call);
-	mutex_unlock(&zuf_root->mount_lock);
-	return ret;
+	return zuf_mount_dispatch(&call);
 }
 
-/* A new server's mount thread is there: give it every mount again. */
-void zuf_reattach_all(struct work_struct *work)
+/*
+ * The next mount the server of @gen has not been offered, with an active
+ * reference: a mount being unmounted (s_active 0) is never offered, and an
+ * offered one cannot be unmounted until the offer is answered, so the
+ * server never keeps a mount the kernel has dropped.
+ */
+static struct zuf_sb_info *zuf_next_to_reattach(u64 gen)
 {
-	struct zuf_root *zr = zuf_root;
-	struct zuf_sb_info *sbi;
-	u64 gen;
-	int ret;
+	struct zuf_sb_info *sbi, *found = NULL;
 
 	mutex_lock(&zuf_sbs_lock);
 	list_for_each_entry(sbi, &zuf_sbs, list) {
-		gen = READ_ONCE(zr->server_gen);
-		if (sbi->attached_gen == gen)
+		if (sbi->attached_gen == gen || sbi->reattach_gen == gen)
 			continue;
+		sbi->reattach_gen = gen;
+		if (!atomic_inc_not_zero(&sbi->sb->s_active))
+			continue;
+		found = sbi;
+		break;
+	}
+	mutex_unlock(&zuf_sbs_lock);
+	return found;
+}
+
+/*
+ * A new server's mount thread is there: give it every mount again, one at
+ * a time, with no global lock held across the round trips.
+ */
+void zuf_reattach_all(struct work_struct *work)
+{
+	struct zuf_root *zr = zuf_root;
+	u64 gen = READ_ONCE(zr->server_gen);
+	struct zuf_sb_info *sbi;
+	int ret;
+
+	while ((sbi = zuf_next_to_reattach(gen))) {
 		ret = zuf_send_mount(sbi, ZUFS_M_REATTACH,
 				     ZUF_CALL_REATTACH | ZUF_CALL_NOWAIT_SRV);
 		if (ret) {
 			pr_err("zuf: %s (%s): reattach to the new server failed: %d\n",
 			       sbi->zft->name, sbi->dev_path ?: "none", ret);
-			continue;
+		} else {
+			WRITE_ONCE(sbi->attached_gen, gen);
+			zuf_info("%s (%s) reattached to server %llu\n",
+				 sbi->zft->name, sbi->dev_path ?: "none", gen);
 		}
-		WRITE_ONCE(sbi->attached_gen, gen);
-		zuf_info("%s (%s) reattached to server %llu\n",
-			 sbi->zft->name, sbi->dev_path ?: "none", gen);
+		wake_up_all(&zr->server_wq);
+		deactivate_super(sbi->sb);
 	}
-	mutex_unlock(&zuf_sbs_lock);
 	wake_up_all(&zr->server_wq);
 }
 
@@ -258,9 +293,7 @@ static int zuf_statfs(struct dentry *dentry, struct kstatfs *buf)
 	call.in_len = sizeof(st);
 	call.out_len = sizeof(st);
 	call.flags = ZUF_CALL_MOUNT;
-	mutex_lock(&zuf_root->mount_lock);
-	ret = zuf_dispatch(&call);
-	mutex_unlock(&zuf_root->mount_lock);
+	ret = zuf_mount_dispatch(&call);
 	if (ret)
 		return ret;
 	if (st.bsize < 512 || st.bsize > SZ_1M || !is_power_of_2(st.bsize) ||
@@ -298,6 +331,9 @@ static void zuf_put_super(struct super_block *sb)
 	struct zuf_sb_info *sbi = ZUF_SB(sb);
 	int ret;
 
+	/* the EVICTs of evict_inodes() go before the UMOUNT */
+	if (sbi->evict_wq)
+		flush_workqueue(sbi->evict_wq);
 	if (sbi->attached_gen != READ_ONCE(zuf_root->server_gen))
 		return;	/* a new server never knew this mount */
 	ret = zuf_send_simple_mount_op(sbi, ZUFS_OP_UMOUNT,
@@ -326,6 +362,8 @@ static struct inode *zuf_alloc_inode(struct super_block *sb)
 	if (!zi)
 		return NULL;
 	spin_lock_init(&zi->ext_lock);
+	spin_lock_init(&zi->attr_lock);
+	zi->attr_version = 0;
 	zi->ext_n = 0;
 	zi->ext_gen = 0;
 	zi->ext = NULL;
@@ -418,6 +456,10 @@ static int zuf_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_fs_info = sbi;
 	if (!sbi->dev_path)
 		return -ENOMEM;
+	sbi->evict_wq = alloc_workqueue("zuf-evict-%llu", WQ_MEM_RECLAIM, 0,
+					sbi->sb_id);
+	if (!sbi->evict_wq)
+		return -ENOMEM;
 	if (sb_rdonly(sb))
 		sbi->mflags |= ZUFS_M_RDONLY;
 
@@ -448,13 +490,13 @@ static int zuf_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (sbi->features & ZUFS_FEATURE_DAX_MMAP)
 		sb->s_flags |= SB_NOSEC;
 
-	ret = zuf_getattr_ino(sb, sbi->root_ino, &attr);
+	ret = zuf_getattr_ino(sb, sbi->root_ino, &attr, NULL);
 	if (!ret && !S_ISDIR(attr.mode))
 		ret = zuf_bad_reply("root %llu is not a directory",
 				    sbi->root_ino);
 	if (ret)
 		goto fail_umount;
-	root = zuf_iget(sb, &attr);
+	root = zuf_iget(sb, &attr, 0, false);
 	if (IS_ERR(root)) {
 		ret = PTR_ERR(root);
 		goto fail_umount;
@@ -511,9 +553,7 @@ static int zuf_reconfigure(struct fs_context *fc)
 	call.in_len = sizeof(*m);
 	call.out_len = sizeof(m->hdr);
 	call.flags = ZUF_CALL_MOUNT;
-	mutex_lock(&zuf_root->mount_lock);
-	ret = zuf_dispatch(&call);
-	mutex_unlock(&zuf_root->mount_lock);
+	ret = zuf_mount_dispatch(&call);
 	kfree(m);
 	if (ret)
 		return ret;
@@ -570,6 +610,8 @@ static void zuf_kill_sb(struct super_block *sb)
 	list_del_init(&sbi->list);
 	mutex_unlock(&zuf_sbs_lock);
 	zuf_pmem_close(sbi);
+	if (sbi->evict_wq)
+		destroy_workqueue(sbi->evict_wq);
 	kfree(sbi->options);
 	kfree(sbi->dev_path);
 	kfree(sbi);

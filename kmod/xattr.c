@@ -106,22 +106,72 @@ static int zuf_xattr_set(const struct xattr_handler *handler,
 	return ret;
 }
 
+/*
+ * The list comes from the server whole, then only the names the caller may
+ * see are returned: trusted.* to CAP_SYS_ADMIN only, as in every other
+ * filesystem.  A size query (size 0) needs the list too, to count them.
+ */
 ssize_t zuf_listxattr(struct dentry *dentry, char *buf, size_t size)
 {
 	struct inode *inode = d_inode(dentry);
-	u32 len = 0;
+	bool trusted = capable(CAP_SYS_ADMIN);
+	u32 len = 0, off = 0, n = 0;
+	char *list;
+	int ret;
+
+	list = kvmalloc(ZUFS_PAYLOAD_MAX, GFP_KERNEL);
+	if (!list)
+		return -ENOMEM;
+	ret = zuf_xattr_call(inode, ZUFS_OP_LISTXATTR, NULL, NULL, list,
+			     ZUFS_PAYLOAD_MAX, 0, &len);
+	if (ret) {
+		kvfree(list);
+		return ret == -EOPNOTSUPP ? 0 : ret;
+	}
+	if (len && list[len - 1] != '\0') {
+		kvfree(list);
+		return zuf_bad_reply("listxattr %lu: list not terminated",
+				     inode->i_ino);
+	}
+	while (off < len) {
+		size_t nl = strlen(list + off) + 1;
+
+		if (nl == 1) {
+			kvfree(list);
+			return zuf_bad_reply("listxattr %lu: empty name",
+					     inode->i_ino);
+		}
+		if (trusted || strncmp(list + off, XATTR_TRUSTED_PREFIX,
+				       XATTR_TRUSTED_PREFIX_LEN)) {
+			memmove(list + n, list + off, nl);
+			n += nl;
+		}
+		off += nl;
+	}
+	if (size && n > size)
+		ret = -ERANGE;
+	else if (size)
+		memcpy(buf, list, n);
+	kvfree(list);
+	return ret ? ret : n;
+}
+
+/* security.NAME of a new inode, from security_inode_init_security(). */
+int zuf_xattr_set_security(struct inode *inode, const char *name,
+			   const void *value, size_t size)
+{
+	char *full;
 	int ret;
 
 	if (size > ZUFS_PAYLOAD_MAX)
-		size = ZUFS_PAYLOAD_MAX;
-	ret = zuf_xattr_call(inode, ZUFS_OP_LISTXATTR, NULL, NULL,
-			     size ? buf : NULL, size, 0, &len);
-	if (ret)
-		return ret == -EOPNOTSUPP ? 0 : ret;
-	if (size && len && buf[len - 1] != '\0')
-		return zuf_bad_reply("listxattr %lu: list not terminated",
-				     inode->i_ino);
-	return len;
+		return -E2BIG;
+	full = kasprintf(GFP_NOFS, "%s%s", XATTR_SECURITY_PREFIX, name);
+	if (!full)
+		return -ENOMEM;
+	ret = zuf_xattr_call(inode, ZUFS_OP_SETXATTR, full, value, NULL, size,
+			     0, NULL);
+	kfree(full);
+	return ret;
 }
 
 static bool zuf_xattr_trusted_list(struct dentry *dentry)

@@ -45,11 +45,8 @@ enum zuf_chan_state {
 	ZC_OWNED,	/* a caller is writing its command */
 	ZC_POSTED,	/* waiting for the server thread to pick it up */
 	ZC_DELIVERED,	/* the server works on it */
-	ZC_REPLYING,	/* the server replied: the window is being zapped */
 	ZC_DONE,	/* reply (or error) ready for the caller */
 };
-
-#define ZUF_WINDOW_PAGES	(ZUFS_CHAN_WINDOW_SIZE >> PAGE_SHIFT)
 
 struct zuf_file;
 
@@ -60,19 +57,18 @@ struct zuf_chan {
 	bool abandoned;			/* caller timed out, reply discarded */
 	int result;			/* 0, or -EIO when the server died */
 	u64 seq;
+	u64 completed;			/* commands completed: progress */
 	void *buf;			/* ZUFS_CHAN_CMD_SIZE, vmalloc_user */
+	/*
+	 * map mode: ZUFS_CHAN_WINDOW_SIZE of kernel pages (vmalloc_user) the
+	 * server maps; data is copied between them and the application.
+	 * Allocated at the first bind, NULL for the mount channel.
+	 */
+	void *window;
 	struct zuf_file *owner;		/* bound server fd */
 	struct task_struct *srv_task;	/* server thread holding a command */
 	wait_queue_head_t srv_wq;	/* server waits for a command */
 	wait_queue_head_t reply_wq;	/* caller waits for a reply */
-
-	/* map mode: application pages shown in the server's window */
-	struct page **pages;		/* ZUF_WINDOW_PAGES + 1 slots */
-	unsigned int npages;
-	bool pages_ro;			/* the server may only read them */
-	struct mutex win_mutex;		/* window faults vs. zap */
-	unsigned long win_addr;		/* window VMA start, 0: none */
-	struct mm_struct *win_mm;	/* its mm (mmgrab) */
 };
 
 struct zuf_root {
@@ -97,6 +93,7 @@ extern struct zuf_root *zuf_root;	/* the one zuf-root instance */
 /* One server-side fd of the control file. */
 struct zuf_file {
 	struct zuf_root *zr;
+	struct mutex lock;		/* HANDSHAKE and INIT_CHAN on this fd */
 	bool handshaken;
 	bool breaking;			/* ZU_IOC_BREAK: leave the wait */
 	u64 gen;			/* server_gen of its handshake */
@@ -117,17 +114,19 @@ struct zuf_call {
 	void *pl_out;
 	u32 pl_out_max;
 	u32 (*pl_out_len)(const struct zufs_hdr *cmd);
-	/* map mode: fill the command once the pages are pinned */
-	void (*prep)(struct zuf_call *call);
-	/* parse the reply in place, channel held (large replies) */
+	/*
+	 * Once the channel is taken, before the command is sent (again, if
+	 * it is resent): fill the window, finish the command.  The window
+	 * is NULL on the mount channel.
+	 */
+	int (*prep)(struct zuf_call *call, void *window);
+	/*
+	 * Parse the reply in place, channel held (large replies, data in the
+	 * window): the server may still be writing both, read each field once.
+	 */
 	int (*parse)(struct zuf_call *call, const void *buf);
 	void *priv;
-	/* map mode: the pages of iter are shown in the window */
-	struct iov_iter *iter;
-	size_t iter_len;
-	size_t iter_got;		/* out: bytes pinned */
-	u64 window_off;			/* out: data start in the window */
-	bool iter_to_server;		/* a write: server reads the pages */
+	void *window;			/* the channel's, while it is held */
 	unsigned int flags;
 };
 
@@ -171,6 +170,8 @@ struct zuf_pmem {
 	u32 id;
 };
 
+#define ZUF_EVICT_HASH_BITS	6
+
 struct zuf_sb_info {
 	struct super_block *sb;
 	struct list_head list;		/* zuf_sbs */
@@ -183,6 +184,10 @@ struct zuf_sb_info {
 	char *options;
 	char *dev_path;
 	u32 mflags;			/* ZUFS_M_* */
+	u64 reattach_gen;		/* server_gen a reattach was tried for */
+	/* EVICTs go out from here (zuf_evict_inode); per inode-number hash */
+	struct workqueue_struct *evict_wq;
+	atomic_t evicts_of[1 << ZUF_EVICT_HASH_BITS];
 };
 
 static inline struct zuf_sb_info *ZUF_SB(struct super_block *sb)
@@ -228,6 +233,8 @@ struct zuf_inode_info {
 	 * iomap_end (a copy or a fault): ZU_IOC_INVALIDATE waits for them.
 	 */
 	atomic_t ext_users;
+	spinlock_t attr_lock;		/* attr_version, applying attributes */
+	u64 attr_version;		/* see zuf_update_inode() */
 };
 
 static inline struct zuf_inode_info *ZUF_I(struct inode *inode)
@@ -244,12 +251,17 @@ extern atomic64_t zuf_nr_fault_fills;	/* faults that asked the server */
 extern const struct inode_operations zuf_file_iops;
 extern const struct inode_operations zuf_special_iops;
 
-struct inode *zuf_iget(struct super_block *sb, const struct zufs_attr *attr);
+struct inode *zuf_iget(struct super_block *sb, const struct zufs_attr *attr,
+		       u64 ver, bool must_be_new);
 int zuf_check_attr(struct super_block *sb, const struct zufs_attr *a,
 		   u64 ino);
-void zuf_update_inode(struct inode *inode, const struct zufs_attr *a);
+u64 zuf_attr_ver(void);
+void zuf_update_inode(struct inode *inode, const struct zufs_attr *a,
+		      u64 ver);
+void zuf_set_isize(struct inode *inode, loff_t size);
 void zuf_hdr_init(struct zufs_hdr *hdr, u32 op, struct zuf_sb_info *sbi);
-int zuf_getattr_ino(struct super_block *sb, u64 ino, struct zufs_attr *out);
+int zuf_getattr_ino(struct super_block *sb, u64 ino, struct zufs_attr *out,
+		    u64 *ver);
 int zuf_getattr(struct user_namespace *mnt_userns, const struct path *path,
 		struct kstat *stat, u32 request_mask, unsigned int flags);
 int zuf_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
@@ -258,6 +270,7 @@ int zuf_update_time(struct inode *inode, struct timespec64 *time, int flags);
 int zuf_set_size(struct inode *inode, loff_t size);
 int zuf_set_mode(struct inode *inode, umode_t mode);
 void zuf_evict_inode(struct inode *inode);
+void zuf_evict_flush(struct zuf_sb_info *sbi, u64 ino);
 int zuf_errno_ok(int err);
 
 /* ---- names, directories, files ------------------------------------ */
@@ -271,6 +284,7 @@ extern const struct iomap_ops zuf_iomap_ops;
 void zuf_set_str(struct zufs_str *s, const struct qstr *q);
 
 void zuf_ext_invalidate(struct inode *inode, u64 off, u64 len);
+int zuf_break_layouts(struct inode *inode, loff_t start, loff_t end);
 int zuf_invalidate(struct zufs_ioc_invalidate *inv);
 int zuf_fault_fill(struct inode *inode, loff_t pos, loff_t length,
 		   bool write);
@@ -280,6 +294,8 @@ int zuf_file_mmap(struct file *file, struct vm_area_struct *vma);
 
 extern const struct xattr_handler *zuf_xattr_handlers[];
 ssize_t zuf_listxattr(struct dentry *dentry, char *buf, size_t size);
+int zuf_xattr_set_security(struct inode *inode, const char *name,
+			   const void *value, size_t size);
 struct posix_acl *zuf_get_acl(struct inode *inode, int type, bool rcu);
 int zuf_set_acl(struct user_namespace *mnt_userns, struct inode *inode,
 		struct posix_acl *acl, int type);
