@@ -505,6 +505,10 @@ static void worker(int self)
 		s->t0 = 0;
 		if (dt > s->max_ns[op])
 			s->max_ns[op] = dt;
+		if (dt > hang_ns)
+			fprintf(stderr, "HUNG: worker %d (uid %u) %s returned after %.1f s: %s\n",
+				self, s->uid, op_names[op], dt / 1e9,
+				r == 1 ? "SIGBUS" : strerror(-r));
 		s->count[op][r == 1 ? R_SIGBUS : !r ? R_OK_ :
 			     r == -EIO ? R_EIO : R_OTHER]++;
 	}

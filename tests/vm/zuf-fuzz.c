@@ -2412,20 +2412,24 @@ struct race_arg {
 	unsigned long req;
 	void *arg;
 	int ret;
+	unsigned int busy_tries;	/* retry EBUSY, 1 ms apart */
 };
 
 static void *ioctl_thread(void *p)
 {
 	struct race_arg *ra = p;
+	unsigned int i = 0;
 
-	ra->ret = ioctl(ra->fd, ra->req, ra->arg) < 0 ? -errno : 0;
+	do
+		ra->ret = ioctl(ra->fd, ra->req, ra->arg) < 0 ? -errno : 0;
+	while (ra->ret == -EBUSY && i++ < ra->busy_tries && (sleep_ms(1), 1));
 	return NULL;
 }
 
 /* a blocking ioctl in a thread, interrupted (SIGUSR1) after ms */
 static int ioctl_timed(int fd, unsigned long req, void *arg, unsigned int ms)
 {
-	struct race_arg ra = { fd, req, arg, 0 };
+	struct race_arg ra = { fd, req, arg, 0, 0 };
 	pthread_t t;
 
 	if (pthread_create(&t, NULL, ioctl_thread, &ra))
@@ -2444,9 +2448,30 @@ static void race_count(int kind, int ret)
 	STAT_INC(race_results[kind][ret ? 1 : 0]);
 }
 
+/* how often each race is picked (relative); disruptive ones less often */
+static const unsigned int race_weight[R_NKINDS] = {
+	[R_INIT_TWICE] = 10, [R_HANDSHAKE_BOUND] = 6, [R_HANDSHAKE_BAD] = 2,
+	[R_BREAK] = 3, [R_REMAP] = 8, [R_CLOSE_WAITING] = 3,
+	[R_SECOND_WAIT] = 8, [R_BAD_IOCTL] = 8, [R_BAD_MMAP] = 6,
+	[R_GRAB_PMEM] = 5, [R_INVALIDATE] = 12, [R_REGISTER] = 3,
+};
+
+static int race_pick(struct rng *r)
+{
+	unsigned int sum = 0, x;
+	int k;
+
+	for (k = 0; k < R_NKINDS; k++)
+		sum += race_weight[k];
+	x = (unsigned int)rnd(r, sum);
+	for (k = 0; k < R_NKINDS - 1 && x >= race_weight[k]; k++)
+		x -= race_weight[k];
+	return k;
+}
+
 static void race_once(struct rng *r)
 {
-	int kind = (int)rnd(r, R_NKINDS);
+	int kind = race_pick(r);
 	struct chan *c = &chans[rnd(r, nchans + 1)];
 	int fd, ret = 0;
 
@@ -2457,18 +2482,26 @@ static void race_once(struct rng *r)
 		struct zufs_ioc_init_chan ic1 = { 0 }, ic2 = { 0 };
 		struct race_arg a1, a2;
 		pthread_t t1, t2;
-		uint32_t idx = chance(r, 200) ? ZUFS_CHAN_MOUNT :
-			       chance(r, 100) ? (uint32_t)rng_next(r) :
-			       (uint32_t)rnd(r, nchans + 1);
+		uint32_t idx = chance(r, 100) ? (uint32_t)rng_next(r) : c->idx;
+		bool steal = chance(r, 500);
 
 		fd = ctl_open(ZUFS_FEATURES_ALL, NULL);
 		if (fd < 0) {
 			ret = fd;
 			break;
 		}
+		/* make the channel free: its worker leaves it and comes back */
+		if (steal) {
+			pthread_mutex_lock(&c->lk);
+			if (atomic_load(&c->fd) >= 0)
+				ioctl(atomic_load(&c->fd), ZU_IOC_BREAK);
+			pthread_mutex_unlock(&c->lk);
+		}
 		ic1.cpu = ic2.cpu = idx;
-		a1 = (struct race_arg){ fd, ZU_IOC_INIT_CHAN, &ic1, 0 };
-		a2 = (struct race_arg){ fd, ZU_IOC_INIT_CHAN, &ic2, 0 };
+		a1 = (struct race_arg){ fd, ZU_IOC_INIT_CHAN, &ic1, 0,
+					steal ? 50 : 0 };
+		a2 = (struct race_arg){ fd, ZU_IOC_INIT_CHAN, &ic2, 0,
+					steal ? 50 : 0 };
 		pthread_create(&t1, NULL, ioctl_thread, &a1);
 		pthread_create(&t2, NULL, ioctl_thread, &a2);
 		pthread_join(t1, NULL);
@@ -2708,7 +2741,7 @@ static void *racer_main(void *arg)
 	(void)arg;
 	rng_seed(&r, opt_seed, gen, 2000);
 	for (;;) {
-		sleep_ms(5 + (unsigned int)rnd(&r, 120));
+		sleep_ms(10 + (unsigned int)rnd(&r, 200));
 		if (hostile())
 			race_once(&r);
 	}

@@ -75,7 +75,8 @@ try_mount() { # TYPE DEV DIR [OPTS]: the calm server may still be starting
 
 # session TAG SEED SECONDS
 session() {
-	local tag=$1 s=$2 n=$3 out=$VM_RESULTS/fuzz-$tag.out log=$VM_RESULTS/fuzz-$tag.log
+	local tag=$1 s=$2 n=$3
+	local out=$VM_RESULTS/fuzz-$tag.out log=$VM_RESULTS/fuzz-$tag.log
 	local state=/dev/shm/zuf-fuzz-$tag.state rc_map=0 rc_pm=0 pm_ok=0 opts= p
 
 	vm_log "fuzz session $tag: seed $s, $n s"
