@@ -470,12 +470,71 @@ const struct iomap_ops zuf_iomap_ops = {
 };
 
 /*
+ * dax_layout_busy_page_range() looks only at files some VMA maps, but a
+ * page pinned through an earlier mapping (vmsplice, O_DIRECT in flight)
+ * outlives its VMA.  When nothing maps the file, look at its DAX entries
+ * directly: value entries holding the pfn above four flag bits, 2 MiB
+ * ones flagged PMD (the encoding of fs/dax.c).
+ */
+#define ZUF_DAX_SHIFT		4
+#define ZUF_DAX_PMD		(1UL << 1)
+#define ZUF_DAX_NO_PFN		((1UL << 2) | (1UL << 3))	/* zero, empty */
+
+static struct page *zuf_dax_pinned_page(struct address_space *mapping,
+					loff_t start, loff_t end)
+{
+	pgoff_t last = end == LLONG_MAX ? ULONG_MAX : end >> PAGE_SHIFT;
+	XA_STATE(xas, &mapping->i_pages, start >> PAGE_SHIFT);
+	struct page *busy = NULL;
+	unsigned int scanned = 0;
+	void *entry;
+
+	xas_lock_irq(&xas);
+	xas_for_each(&xas, entry, last) {
+		unsigned long v, pfn, i, n;
+
+		if (!xa_is_value(entry))
+			continue;
+		v = xa_to_value(entry);
+		if (v & ZUF_DAX_NO_PFN)
+			continue;
+		pfn = v >> ZUF_DAX_SHIFT;
+		n = (v & ZUF_DAX_PMD) ? PMD_SIZE >> PAGE_SHIFT : 1;
+		for (i = 0; i < n && !busy; i++)
+			if (page_ref_count(pfn_to_page(pfn + i)) > 1)
+				busy = pfn_to_page(pfn + i);
+		if (busy)
+			break;
+		if (++scanned % 4096 == 0) {
+			xas_pause(&xas);
+			xas_unlock_irq(&xas);
+			cond_resched();
+			xas_lock_irq(&xas);
+		}
+	}
+	xas_unlock_irq(&xas);
+	return busy;
+}
+
+/* A pinned page of [start, end] of the file's DAX mappings, or NULL. */
+static struct page *zuf_dax_busy_page(struct inode *inode, loff_t start,
+				      loff_t end)
+{
+	struct page *page;
+
+	page = dax_layout_busy_page_range(inode->i_mapping, start, end);
+	if (!page && !mapping_mapped(inode->i_mapping))
+		page = zuf_dax_pinned_page(inode->i_mapping, start, end);
+	return page;
+}
+
+/*
  * Before the server frees or moves the blocks of [start, end] (inclusive):
  * wait until no page of the file's DAX mappings there is still pinned (by
- * O_DIRECT, vmsplice, io_uring...), as ext4_break_layouts() does.
- * dax_layout_busy_page_range() unmaps the range and returns a page that
- * still has a reference; its last put wakes us.  invalidate_lock held for
- * write, dropped while sleeping so that the pin holder can make progress.
+ * O_DIRECT, vmsplice, io_uring...), as ext4_break_layouts() does: the range
+ * is unmapped, and the last put of a pinned page wakes us.
+ * invalidate_lock held for write, dropped while sleeping so that the pin
+ * holder can make progress.
  */
 static void zuf_wait_dax_page(struct inode *inode)
 {
@@ -492,7 +551,7 @@ int zuf_break_layouts(struct inode *inode, loff_t start, loff_t end)
 	if (!IS_DAX(inode))
 		return 0;
 	do {
-		page = dax_layout_busy_page_range(inode->i_mapping, start, end);
+		page = zuf_dax_busy_page(inode, start, end);
 		if (!page)
 			return 0;
 		ret = ___wait_var_event(&page->_refcount,
@@ -511,7 +570,7 @@ static int zuf_break_layouts_bounded(struct inode *inode, loff_t start,
 	struct page *page;
 
 	while (left > 0) {
-		page = dax_layout_busy_page_range(inode->i_mapping, start, end);
+		page = zuf_dax_busy_page(inode, start, end);
 		if (!page)
 			return 0;
 		left = wait_var_event_timeout(&page->_refcount,

@@ -13,6 +13,14 @@
  *   attr     GETATTR returns a bad mode
  *   hang     READDIR never returns
  *   crash    READDIR kills the server
+ *   window   READ/WRITE touch the window around the data they were given
+ *            (writes next to it, scans it for application data, stores
+ *            into a write(2) source): logs "LEAK" if it sees the
+ *            application's memory
+ *   dupino   mkdirs of names starting with "dup" come in pairs that get
+ *            the same new inode number
+ *   statfs-hang  STATFS sleeps 30 s (the mount thread hangs)
+ *   evict-hang   the first EVICT sleeps 20 s
  *
  * Build: gcc -O2 -g -pthread -I include kmod/tests/zuf-memfs.c
  *        zusd/zuf_transport.c -o zuf-memfs
@@ -196,6 +204,8 @@ static int mf_statfs(struct zus_sb *sb, struct zus_statfs *st)
 	struct mfs *m = M(sb);
 	uint64_t nblk = m->pm ? sb->pmem.size / BLK : 65536;
 
+	if (evil && !strcmp(evil, "statfs-hang"))
+		sleep(30);
 	pthread_mutex_lock(&m->lock);
 	st->bsize = BLK;
 	st->blocks = nblk;
@@ -260,6 +270,57 @@ static int mf_lookup(struct zus_sb *sb, uint64_t dir, const char *name,
 	return ret;
 }
 
+/*
+ * --evil dupino: the first create of a pair makes a new inode and waits
+ * (up to 1 s, lock dropped) for the second, which gets the same number
+ * under its own name; both then answer at the same moment.
+ */
+static int evil_dup(struct mfs *m, struct mino *d, const char *name,
+		    size_t len, uint32_t mode, const struct zus_creds *cr,
+		    struct zus_attr *out)
+{
+	static struct mino *first;
+	static int waiting;	/* 1: a first is waiting, 2: its second came */
+	struct timespec t0, t;
+	struct mino *n;
+	int ret, me;
+
+	if (waiting == 1) {
+		n = first;
+		ret = add(d, name, len, n->a.ino);
+		if (ret)
+			return ret;
+		waiting = 2;
+		me = 2;
+	} else {
+		n = new_ino(m, mode, cr);
+		if (!n)
+			return -ENOSPC;
+		n->parent = d->a.ino;
+		ret = add(d, name, len, n->a.ino);
+		if (ret) {
+			free_ino(m, n);
+			return ret;
+		}
+		first = n;
+		waiting = 1;
+		me = 1;
+	}
+	if (S_ISDIR(mode))
+		d->a.nlink++;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		pthread_mutex_unlock(&m->lock);
+		usleep(me == 1 ? 1000 : 200);
+		pthread_mutex_lock(&m->lock);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (waiting == me && t.tv_sec - t0.tv_sec < 1);
+	/* the first leaves when the second came; the second when it left */
+	waiting = me == 1 && waiting == 2 ? 3 : 0;
+	*out = n->a;
+	return 0;
+}
+
 static int mk(struct zus_sb *sb, uint64_t dir, const char *name, size_t len,
 	      uint32_t mode, uint32_t rdev, const char *target,
 	      const struct zus_creds *cr, struct zus_attr *out)
@@ -276,6 +337,11 @@ static int mk(struct zus_sb *sb, uint64_t dir, const char *name, size_t len,
 	}
 	if (name && find(d, name, len, NULL)) {
 		ret = -EEXIST;
+		goto out;
+	}
+	if (name && len > 3 && !memcmp(name, "dup", 3) && evil &&
+	    !strcmp(evil, "dupino")) {
+		ret = evil_dup(m, d, name, len, mode, cr, out);
 		goto out;
 	}
 	n = new_ino(m, mode, cr);
@@ -624,14 +690,48 @@ out:
 
 static void mf_evict(struct zus_sb *sb, uint64_t ino)
 {
+	static int evicts;
 	struct mfs *m = M(sb);
 	struct mino *n;
 
+	if (evil && !strcmp(evil, "evict-hang") &&
+	    __atomic_fetch_add(&evicts, 1, __ATOMIC_RELAXED) == 0)
+		sleep(20);
 	pthread_mutex_lock(&m->lock);
 	n = get(m, ino);
 	if (n && !n->a.nlink && ino != 1)
 		free_ino(m, n);
 	pthread_mutex_unlock(&m->lock);
+}
+
+/*
+ * --evil window: what a hostile server can do with the window around the
+ * bytes of a READ or WRITE, within the pages that hold them.  An
+ * application buffer's neighbours must never be there.
+ */
+#define SECRET "ZUFSECRET"
+
+static void evil_window(void *buf, size_t len, bool read)
+{
+	uintptr_t lo = (uintptr_t)buf & ~(uintptr_t)(BLK - 1);
+	uintptr_t hi = ((uintptr_t)buf + len + BLK - 1) & ~(uintptr_t)(BLK - 1);
+	char *p;
+
+	if (read) {
+		/* scribble next to the data: the reader's neighbours */
+		memset((void *)lo, 0x5a, (uintptr_t)buf - lo);
+		memset((char *)buf + len, 0x5a, hi - ((uintptr_t)buf + len));
+		return;
+	}
+	for (p = (char *)lo; p + sizeof(SECRET) - 1 <= (char *)hi; p++) {
+		if ((p >= (char *)buf && p < (char *)buf + len) ||
+		    memcmp(p, SECRET, sizeof(SECRET) - 1))
+			continue;
+		fprintf(stderr, "zuf-memfs: LEAK: application memory next to a write(2) buffer\n");
+		break;
+	}
+	/* a store into the source of a write(2) */
+	((volatile char *)buf)[0] ^= 0x20;
 }
 
 static ssize_t mf_read(struct zus_sb *sb, uint64_t ino, void *buf,
@@ -654,6 +754,8 @@ static ssize_t mf_read(struct zus_sb *sb, uint64_t ino, void *buf,
 		ret = (ssize_t)len;
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (ret > 0 && evil && !strcmp(evil, "window"))
+		evil_window(buf, (size_t)ret, true);
 	return ret;
 }
 
@@ -676,6 +778,8 @@ static ssize_t mf_write(struct zus_sb *sb, uint64_t ino, const void *buf,
 		ret = (ssize_t)len;
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (ret > 0 && evil && !strcmp(evil, "window"))
+		evil_window((void *)buf, len, false);
 	return ret;
 }
 

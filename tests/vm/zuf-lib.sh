@@ -12,6 +12,10 @@ PMFS2_SO=${PMFS2_SO:-$VM_BUILDDIR/plugins/pmfs2/.libs/pmfs2.so}
 MKFS_PMFS2=${MKFS_PMFS2:-$VM_BUILDDIR/mkfs/mkfs.pmfs2}
 FSCK_PMFS2=${FSCK_PMFS2:-$VM_BUILDDIR/mkfs/fsck.pmfs2}
 POSIX_TEST=${POSIX_TEST:-$VM_BUILDDIR/tests/posix/posix-test}
+ZUF_MEMFS=${ZUF_MEMFS:-$VM_BUILDDIR/kmod/tests/zuf-memfs}
+
+MEMFS_PID=
+MEMFS_N=0
 
 ZUSD_PID=
 ZUSD_N=0
@@ -60,6 +64,33 @@ zuf_cleanup() {
 		fi
 	done
 	zusd_stop TERM
+}
+
+# memfs_start [--evil MODE]: start the test server kmod/tests/zuf-memfs
+# ($ZUF_MEMFS) in the background; returns once its channels are attached.
+# Log: $VM_RESULTS/memfs-N.log.
+memfs_start() {
+	local n=0
+	MEMFS_N=$((MEMFS_N + 1))
+	"$ZUF_MEMFS" "$@" >"$VM_RESULTS/memfs-$MEMFS_N.log" 2>&1 &
+	MEMFS_PID=$!
+	while ! grep -q serving "$VM_RESULTS/memfs-$MEMFS_N.log" 2>/dev/null; do
+		sleep 0.2
+		n=$((n + 1))
+		if ((n > 100)) || ! kill -0 "$MEMFS_PID" 2>/dev/null; then
+			cat "$VM_RESULTS/memfs-$MEMFS_N.log" >&2
+			return 1
+		fi
+	done
+	sleep 0.5	# channel threads attach
+}
+
+# memfs_stop [SIGNAL]: stop it (TERM by default) and reap it.
+memfs_stop() {
+	[[ -n $MEMFS_PID ]] || return 0
+	kill "-${1:-TERM}" "$MEMFS_PID" 2>/dev/null
+	wait "$MEMFS_PID" 2>/dev/null
+	MEMFS_PID=
 }
 
 # fails_with REGEX CMD...: CMD fails and its message matches REGEX.

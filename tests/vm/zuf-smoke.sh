@@ -8,41 +8,11 @@
 set -uo pipefail
 . "${VM_LIB:-$(dirname "$0")/guest-lib.sh}"
 
-ko=${ZUF_KO:-$VM_BUILDDIR/kmod/zuf.ko}
-memfs=${1:-${ZUF_MEMFS:-/work/zufbuild/zuf-memfs}}
+# shellcheck source=tests/vm/zuf-lib.sh disable=SC1091
+. "$VM_SRCDIR/tests/vm/zuf-lib.sh"
+ko=$ZUF_KO
+[[ -z ${1:-} ]] || ZUF_MEMFS=$1
 : > "$VM_RESULTS/summary.txt"
-srv_pid=
-srv_n=0
-
-start_server() { # [--evil MODE]
-	srv_n=$((srv_n + 1))
-	"$memfs" "$@" >"$VM_RESULTS/memfs-$srv_n.log" 2>&1 &
-	srv_pid=$!
-	local n=0
-	while ! grep -q serving "$VM_RESULTS/memfs-$srv_n.log" 2>/dev/null; do
-		sleep 0.2
-		n=$((n + 1))
-		if ((n > 100)) || ! kill -0 "$srv_pid" 2>/dev/null; then
-			cat "$VM_RESULTS/memfs-$srv_n.log" >&2
-			return 1
-		fi
-	done
-	sleep 0.5	# channel threads attach
-}
-stop_server() { # [SIGNAL]
-	[[ -n $srv_pid ]] || return 0
-	kill "-${1:-TERM}" "$srv_pid" 2>/dev/null
-	wait "$srv_pid" 2>/dev/null
-	srv_pid=
-}
-
-# errno of a failing command, from its message
-fails_with() { # ERRTEXT CMD...
-	local want=$1 out
-	shift
-	out=$("$@" 2>&1) && { echo "[vm] unexpectedly succeeded: $*" >&2; return 1; }
-	[[ $out =~ $want ]] || { echo "[vm] $*: '$out', wanted '$want'" >&2; return 1; }
-}
 
 vm_log "zuf smoke: kernel $(uname -r), $(nproc) CPUs"
 
@@ -51,7 +21,7 @@ vm_check "insmod zuf.ko" vm_insmod "$ko" timeout=8 restart_timeout=4
 vm_check "/sys/fs/zuf mountpoint" test -d /sys/fs/zuf
 vm_check "mount zuf-root" mount -t zuf nodev /sys/fs/zuf
 vm_check "control file root-only" test "$(stat -c %a /sys/fs/zuf/control)" = 600
-vm_check "server starts (handshake, register, channels)" start_server
+vm_check "server starts (handshake, register, channels)" memfs_start
 vm_check "fs types registered" grep -qw zuftpm /proc/filesystems
 vm_check "zuftmem registered" grep -qw zuftmem /proc/filesystems
 
@@ -170,13 +140,13 @@ fi
 
 # ---- server death and restart: mounts stay -----------------------------------
 echo keep > /mnt/zm/keep 2>/dev/null
-stop_server KILL
+memfs_stop KILL
 vm_check "server killed: mount stays" test "$(findmnt -n -o FSTYPE /mnt/zm)" = zuftmem
 t0=$(date +%s)
 vm_check "no server: call fails with EIO" fails_with "Input/output error|I/O error" stat /mnt/zm/nothing-here
 t1=$(date +%s)
 vm_check "no server: waited for a restart, then gave up ($((t1 - t0))s)" test $((t1 - t0)) -ge 3 -a $((t1 - t0)) -le 30
-vm_check "restarted server" start_server
+vm_check "restarted server" memfs_start
 vm_check "restarted server: mount reattached" ls /mnt/zm
 vm_check "restarted server: create works" sh -c "echo again > /mnt/zm/again && test \$(cat /mnt/zm/again) = again"
 python3 -c "
@@ -189,44 +159,44 @@ except OSError as e:
     print(e); sys.exit(3)
 sys.exit(4)" &
 spid=$!
-stop_server KILL
+memfs_stop KILL
 sleep 1
-start_server
+memfs_start
 wait $spid
 vm_check "call during restart completed (ENOENT, not EIO)" test $? -eq 0
 vm_check "after restart: still works" ls /mnt/zm
 
 # ---- a server that misbehaves ------------------------------------------------
-stop_server TERM
-start_server --evil hang
+memfs_stop TERM
+memfs_start --evil hang
 t0=$(date +%s)
 vm_check "hung server: readdir fails with EIO" fails_with "Input/output error|I/O error" ls /mnt/zm
 t1=$(date +%s)
 vm_check "hung server: after the timeout ($((t1 - t0))s)" test $((t1 - t0)) -ge 6 -a $((t1 - t0)) -le 40
 vm_check "hung server: other calls still served" stat /mnt/zm
-stop_server KILL
-start_server --evil crash
+memfs_stop KILL
+memfs_start --evil crash
 vm_check "crashing server: EIO" fails_with "Input/output error|I/O error" ls /mnt/zm
-stop_server KILL
-start_server --evil attr
+memfs_stop KILL
+memfs_start --evil attr
 echo x > /mnt/zm/attrfile 2>/dev/null
 vm_check "bad attr reply: EIO" fails_with "Input/output error|I/O error" stat /mnt/zm/attrfile
-stop_server TERM
+memfs_stop TERM
 if [[ -n $pmem ]]; then
-	start_server --evil extents
+	memfs_start --evil extents
 	if mount -t zuftpm "$pmem" /mnt/zp; then
 		vm_check "bad extents reply: EIO" fails_with "Input/output error|I/O error" sh -c "echo data > /mnt/zp/x"
 		umount /mnt/zp
 	else
 		vm_fail "mount zuftpm (evil extents)"
 	fi
-	stop_server TERM
+	memfs_stop TERM
 fi
 
 # ---- teardown --------------------------------------------------------------
-start_server
+memfs_start
 vm_check "umount zuftmem" umount /mnt/zm
-stop_server TERM
+memfs_stop TERM
 vm_check "umount zuf-root" umount /sys/fs/zuf
 vm_check "rmmod zuf" rmmod zuf
 dmesg > "$VM_RESULTS/dmesg.txt"

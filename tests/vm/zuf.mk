@@ -11,22 +11,32 @@ kmod_tests_zuf_memfs_CFLAGS = $(AM_CFLAGS) -pthread
 kmod_tests_zuf_memfs_LDADD = $(PTHREAD_LIBS)
 CLEANFILES += kmod/tests/zuf-memfs
 
+# The application side of the hostile-server tests (zuf-hostile.sh).
+EXTRA_PROGRAMS += tests/vm/zuf-probe
+tests_vm_zuf_probe_SOURCES = tests/vm/zuf-probe.c
+tests_vm_zuf_probe_CFLAGS = $(AM_CFLAGS) -pthread
+tests_vm_zuf_probe_LDADD = $(PTHREAD_LIBS)
+CLEANFILES += tests/vm/zuf-probe
+
 ZUF_VM_FILES = \
 	tests/vm/zuf-lib.sh \
 	tests/vm/zuf-pmfs2-posix.sh \
 	tests/vm/zuf-pmfs2-fault.sh \
 	tests/vm/zuf-pmfs2-tiermap.sh \
 	tests/vm/zuf-main-job.sh \
+	tests/vm/zuf-hostile.sh \
+	tests/vm/test_zuf_hostile.sh \
 	tests/vm/test_zuf_smoke.sh \
 	tests/vm/test_zuf_pmfs2.sh \
 	tests/bench/vm-fio.sh \
 	tests/bench/vm-fio-guest.sh
 EXTRA_DIST += $(ZUF_VM_FILES)
 
-VM_TESTS += tests/vm/test_zuf_smoke.sh tests/vm/test_zuf_pmfs2.sh
+VM_TESTS += tests/vm/test_zuf_smoke.sh tests/vm/test_zuf_hostile.sh \
+	tests/vm/test_zuf_pmfs2.sh
 VM_BENCHES += tests/bench/vm-fio.sh
 # what the guest scripts run, besides `all`
-VM_CHECK_DEPS += tests/posix/posix-test kmod/tests/zuf-memfs
+VM_CHECK_DEPS += tests/posix/posix-test kmod/tests/zuf-memfs tests/vm/zuf-probe
 
 # The ordering of zuf's direct-mode write past EOF (get_extents, the
 # kernel's copy, setattr SIZE) under power cuts: a pmfs2 unit test, kept
