@@ -22,9 +22,10 @@
  *    ZU_IOC_MOUNT_WAIT in the same way, on its own buffer.
  *  - Data: in "direct" mode the server returns pmem extents (ZUFS_OP_GET_EXTENTS)
  *    and the kernel copies once between the application and pmem; in "map"
- *    mode the kernel maps the application pages into the channel's data
- *    window and the server reads/writes them in place (ZUFS_OP_READ/WRITE,
- *    buffer offsets relative to the window).
+ *    mode the server reads or fills the channel's data window, pages the
+ *    kernel owns, and the kernel copies between the window and the
+ *    application (ZUFS_OP_READ/WRITE, buffer offsets relative to the window).
+ *    The server never sees an application page.
  */
 #ifndef _UAPI_ZUFS_API_H
 #define _UAPI_ZUFS_API_H
@@ -286,7 +287,7 @@ struct zufs_rw {		/* READ, WRITE (map mode) */
 	__u64 ino;
 	__u64 offset;		/* file offset */
 	__u64 len;
-	__u64 window_off;	/* where in the data window the pages are */
+	__u64 window_off;	/* where in the data window the data is (0) */
 	__u64 done;		/* out: bytes transferred */
 	__u64 new_size;		/* out: i_size after a write */
 };
