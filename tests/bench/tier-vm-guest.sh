@@ -14,6 +14,13 @@
 #      is timed on the NVMe's own write counter (/sys/block/.../stat),
 #      sampled every 0.2 s; the latency of the reads issued inside that
 #      window is compared with the idle figures.
+#   5. umount; mount with tier_thread=0 (no migrator, no promotion): read
+#      the hot set (pmem: direct mode over zuf) and the cold files that were
+#      moved whole (the NVMe: over zuf that is map mode, zusd reading the
+#      tier into the channel's window) sequentially, fio O_DIRECT 1 MiB
+#      psync, checking on the NVMe's read counter where the bytes came from;
+#      umount, and the same number of bytes read from the raw NVMe in the
+#      same requests (the baseline of the tiered read); fsck.
 # Results: $VM_RESULTS/bench.tsv (key, value, unit), fio JSON and latency
 # logs, summary.txt.  Arguments: --transport zuf|fuse (default zuf).
 # Environment: TIER_BENCH_SECS (idle read time, default 10), TIER_BENCH_HOT_MIB
@@ -45,6 +52,10 @@ sum=$VM_RESULTS/summary.txt
 trap 'tier_cleanup "$mnt"' EXIT
 put() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$out"; vm_log "$1 = $2 $3"; }
 info() { echo "INFO: $*" | tee -a "$sum"; }
+# fio_bw JSON read|write: the job's MiB/s (fails on a fio error)
+fio_bw() {
+	python3 -c "import json,sys; j=json.load(open(sys.argv[1]))['jobs'][0]; assert not j['error']; print('%.1f' % (j[sys.argv[2]]['bw'] / 1024))" "$1" "$2"
+}
 now_ms() { local t=${EPOCHREALTIME/./}; echo "${t:0:-3}"; }
 # the NVMe's written bytes, with builtins only: under TCG each fork + exec
 # costs a good part of a second while fio and zusd keep both vCPUs busy
@@ -65,7 +76,7 @@ f=$VM_RESULTS/fio-raw-write.json
 if fio --name=raw --filename="$nvme" --rw=write --bs=1M --direct=1 \
 	--ioengine=io_uring --iodepth="$qd" --size="${raw_mib}M" \
 	--output-format=json --output="$f" >/dev/null 2>&1; then
-	v=$(python3 -c "import json,sys; j=json.load(open(sys.argv[1]))['jobs'][0]; assert not j['error']; print('%.1f' % (j['write']['bw'] / 1024))" "$f")
+	v=$(fio_bw "$f" write)
 	put raw_seq_write "$v" MiB/s
 	vm_pass "raw NVMe sequential write (O_DIRECT, 1 MiB, io_uring qd $qd): $v MiB/s"
 else
@@ -209,16 +220,60 @@ put busy_max "$max" us
 info "migration: $((moved >> 20)) MiB in $mig_s s; reads meanwhile: $n, p50 $p50 us, p99 $p99 us, max $max us"
 vm_check "reads ran during the migration ($n)" test "$n" -gt 0
 
-# ---- the hot set stayed on pmem ---------------------------------------------------------
+# ---- reads after the migration: hot set (pmem), tiered data (NVMe), raw NVMe ------
+# (tier_thread=0: no migrator and no promotion, so what is read from the
+# NVMe stays there and the figures are plain reads)
 vm_check "umount" tier_umount "$mnt"
-vm_check "mount again" tier_mount "$pmem" "$mnt" "$opts"
+vm_check "mount again -o $opts,tier_thread=0" tier_mount "$pmem" "$mnt" "$opts,tier_thread=0"
 read -r r0 _ < <(tier_blkstat "$nvme")
-vm_check "read the whole hot set" dd if="$mnt/hot" of=/dev/null bs=1M iflag=direct status=none
+f=$VM_RESULTS/fio-hot-read.json
+vm_check "read the whole hot set (fio O_DIRECT 1M)" fio --name=hotread --filename="$mnt/hot" \
+	--rw=read --bs=1M --direct=1 --ioengine=psync --output-format=json --output="$f"
 read -r r1 _ < <(tier_blkstat "$nvme")
+v=$(fio_bw "$f" read) && put hot_seq_read "$v" MiB/s
 put hot_read_from_nvme_kib $(((r1 - r0) >> 10)) KiB
 vm_check "the hot set stayed on pmem ($(((r1 - r0) >> 10)) KiB read from the NVMe)" \
 	test $((r1 - r0)) -lt $(((hot_mib << 20) / 10))
+# the cold files the migrator moved first (it scans in inode order, and fio
+# wrote cold.0.0, cold.0.1, ... in that order), up to 90 % of what it moved
+tfiles='' tbytes=0
+for ((i = 0; i < (cold + 7) / 8; i++)); do
+	c=$mnt/cold/cold.0.$i
+	[[ -f $c ]] || break
+	sz=$(stat -c %s "$c")
+	((tbytes + sz <= moved * 9 / 10)) || break
+	tfiles+=${tfiles:+:}$c tbytes=$((tbytes + sz))
+done
+if ((tbytes > 0)); then
+	read -r r0 _ < <(tier_blkstat "$nvme")
+	f=$VM_RESULTS/fio-tier-read.json
+	vm_check "read $((tbytes >> 20)) MiB of migrated files (fio O_DIRECT 1M)" fio --name=tierread \
+		--filename="$tfiles" --file_service_type=sequential --rw=read --bs=1M \
+		--direct=1 --ioengine=psync --output-format=json --output="$f"
+	read -r r1 _ < <(tier_blkstat "$nvme")
+	v=$(fio_bw "$f" read) && put tier_seq_read "$v" MiB/s
+	put tier_read_mib $((tbytes >> 20)) MiB
+	put tier_read_from_nvme_mib $(((r1 - r0) >> 20)) MiB
+	info "tiered data read back: $((tbytes >> 20)) MiB at ${v:-?} MiB/s, $(((r1 - r0) >> 20)) MiB of it from the NVMe"
+	vm_check "the migrated files were read from the NVMe ($(((r1 - r0) >> 20)) of $((tbytes >> 20)) MiB)" \
+		test $((r1 - r0)) -ge $((tbytes * 9 / 10))
+else
+	vm_fail "no cold file was wholly migrated ($((moved >> 20)) MiB moved)"
+fi
 vm_check "final umount" tier_umount "$mnt"
 tier_server_stop
+# the baseline of the tiered read: as many bytes in the same requests on the
+# raw device (its first MiBs, which the raw write above filled)
+rbytes=$((tbytes > 0 ? tbytes : 64 << 20))
+((rbytes <= raw_mib << 20)) || rbytes=$((raw_mib << 20))
+f=$VM_RESULTS/fio-raw-read.json
+if fio --name=rawread --filename="$nvme" --rw=read --bs=1M --direct=1 --ioengine=psync \
+	--size="$rbytes" --output-format=json --output="$f" >/dev/null 2>&1 &&
+	v=$(fio_bw "$f" read); then
+	put raw_seq_read "$v" MiB/s
+	vm_pass "raw NVMe sequential read (O_DIRECT, 1 MiB, psync, $((rbytes >> 20)) MiB): $v MiB/s"
+else
+	vm_fail "raw NVMe sequential read"
+fi
 vm_check "fsck.pmfs2 -n: clean" sh -c "'$FSCK_PMFS2' -n '$pmem' > '$VM_RESULTS/fsck.txt' 2>&1"
 vm_summary

@@ -4,7 +4,11 @@
 # O_DIRECT, 1 MiB), the pmfs2 migration MiB/s pmem -> NVMe through a real
 # zuf mount with the io_uring tier backend, and 4 KiB random read latency
 # (p50/p99/max) on a hot set that stays on pmem, with the tier idle and
-# while the migration runs; a table with the ratios, or JSON with --json.
+# while the migration runs; then the sequential read MiB/s (fio O_DIRECT
+# 1 MiB psync) of the migrated data, which lives on the NVMe (over zuf:
+# map mode), next to the same read of the raw NVMe and of the hot set on
+# pmem (direct mode), all in the same run; a table with the ratios, or JSON
+# with --json.
 #   tier-vm.sh [--json] [--transport zuf|fuse] [run-vm.sh options...]
 # Under TCG absolute figures mean little; compare the ratios (DESIGN.md §9).
 # Environment: TIER_BENCH_PMEM (default 512M), TIER_BENCH_NVME (2G),
@@ -72,6 +76,13 @@ res = {
     "read4k_migrating_vs_idle": {k: ratio("busy_" + k, "idle_" + k)
                                  for k in ("p50", "p99", "max")},
     "hot_read_from_nvme_kib": v.get("hot_read_from_nvme_kib"),
+    "hot_seq_read_mib_s": v.get("hot_seq_read"),
+    "tier_seq_read_mib_s": v.get("tier_seq_read"),
+    "tier_read_mib": v.get("tier_read_mib"),
+    "tier_read_from_nvme_mib": v.get("tier_read_from_nvme_mib"),
+    "raw_seq_read_mib_s": v.get("raw_seq_read"),
+    "tier_read_vs_raw_read": ratio("tier_seq_read", "raw_seq_read"),
+    "tier_read_vs_hot_read": ratio("tier_seq_read", "hot_seq_read"),
 }
 if sys.argv[2] == "1":
     print(json.dumps(res, indent=2))
@@ -96,6 +107,17 @@ for name, key, n in (("tier idle", "read4k_idle_us", "idle"),
 r = res["read4k_migrating_vs_idle"]
 print("%-30s %10s %10s %10s" % ("migrating / idle", f(r["p50"], "%.2f"), f(r["p99"], "%.2f"),
                                 f(r["max"], "%.2f")))
+print()
+print("%-44s %12s" % ("sequential read (fio O_DIRECT 1M psync)", "MiB/s"))
+print("%-44s %12s" % ("raw NVMe", f(res["raw_seq_read_mib_s"])))
+print("%-44s %12s  (%s MiB, %s MiB of it from the NVMe)" % (
+      "tiered data on the NVMe (%s)" % ("map mode" if res["transport"] == "zuf" else res["transport"]),
+      f(res["tier_seq_read_mib_s"]), f(res["tier_read_mib"], "%.0f"),
+      f(res["tier_read_from_nvme_mib"], "%.0f")))
+print("%-44s %12s" % ("hot set on pmem (%s)" % ("direct mode" if res["transport"] == "zuf" else res["transport"]),
+      f(res["hot_seq_read_mib_s"])))
+print("%-44s %12s" % ("tiered / raw NVMe", f(res["tier_read_vs_raw_read"], "%.3f")))
+print("%-44s %12s" % ("tiered / hot set", f(res["tier_read_vs_hot_read"], "%.3f")))
 print("(hot set read from the NVMe afterwards: %s KiB; VM run %s s)"
       % (f(res["hot_read_from_nvme_kib"], "%.0f"), f(res["vm_elapsed_s"], "%.0f")))
 PY
