@@ -12,10 +12,10 @@
  *   zuf-fuzz-app --dir DIR --seconds N [--procs P] [--uid UID] [--seed S]
  *                [--hang-ms MS] [--exe FILE]
  *
- * Every call is timed by a watchdog (the parent polls each worker's "call
- * in progress since" slot): a call still running after --hang-ms is a hung
- * call, reported and counted.  Results are counted per call: ok, EIO, other
- * errno, SIGBUS (mmap).  Any errno is allowed; exit status 1 when a call
+ * Every system call on the mount is timed by a watchdog (the parent polls
+ * each worker's "call in progress since" slot): a call still running after
+ * --hang-ms is a hung call, reported and counted.  Results are counted per
+ * operation (a few calls): ok, EIO, other errno, SIGBUS (mmap).  Any errno is allowed; exit status 1 when a call
  * hung (or a worker had to be killed), else 0.
  */
 #include <dirent.h>
@@ -95,6 +95,43 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/*
+ * Every system call on the mount is timed on its own: the watchdog (the
+ * parent) looks at slot->t0.  Below, each libc call of the operations is
+ * wrapped by SYS() (a function-like macro does not expand itself again).
+ */
+static struct slot *me;
+
+static void call_begin(void)
+{
+	me->reported = 0;
+	me->t0 = now_ns();
+}
+
+static void call_end(void)
+{
+	uint64_t dt = now_ns() - me->t0;
+	int op = me->op;
+
+	me->t0 = 0;
+	if (dt > me->max_ns[op])
+		me->max_ns[op] = dt;
+	if (dt > hang_ns)
+		fprintf(stderr, "HUNG: worker %d (uid %u) %s: a call returned after %.1f s: %s\n",
+			(int)(me - slots), me->uid, op_names[op], dt / 1e9,
+			strerror(errno));
+}
+
+#define SYS(x) ({							\
+	__typeof__(x) _r;						\
+	int _e;								\
+	call_begin();							\
+	_r = (x);							\
+	_e = errno;							\
+	call_end();							\
+	errno = _e;							\
+	_r; })
+
 /* xorshift64*, seeded per worker */
 static uint64_t rs;
 static uint64_t rnd(uint64_t n)
@@ -131,6 +168,49 @@ static void dpath(char *p, size_t n)
 
 static char *iobuf, *dbuf;
 
+/* ---- timed calls (see SYS) ---- */
+#define open(...) SYS(open(__VA_ARGS__))
+#define unlink(...) SYS(unlink(__VA_ARGS__))
+#define syscall(...) SYS(syscall(__VA_ARGS__))
+#define mkdir(...) SYS(mkdir(__VA_ARGS__))
+#define rmdir(...) SYS(rmdir(__VA_ARGS__))
+#define opendir(...) SYS(opendir(__VA_ARGS__))
+#define readdir(...) SYS(readdir(__VA_ARGS__))
+#define closedir(...) SYS(closedir(__VA_ARGS__))
+#define stat(...) SYS(stat(__VA_ARGS__))
+#define lstat(...) SYS(lstat(__VA_ARGS__))
+#define pread(...) SYS(pread(__VA_ARGS__))
+#define write(...) SYS(write(__VA_ARGS__))
+#define pwrite(...) SYS(pwrite(__VA_ARGS__))
+#define truncate(...) SYS(truncate(__VA_ARGS__))
+#define fallocate(...) SYS(fallocate(__VA_ARGS__))
+#define ftruncate(...) SYS(ftruncate(__VA_ARGS__))
+#define fstat(...) SYS(fstat(__VA_ARGS__))
+#define mmap(...) SYS(mmap(__VA_ARGS__))
+#define msync(...) SYS(msync(__VA_ARGS__))
+#define munmap(...) SYS(munmap(__VA_ARGS__))
+#define splice(...) SYS(splice(__VA_ARGS__))
+#define sendfile(...) SYS(sendfile(__VA_ARGS__))
+#define symlink(...) SYS(symlink(__VA_ARGS__))
+#define readlink(...) SYS(readlink(__VA_ARGS__))
+#define link(...) SYS(link(__VA_ARGS__))
+#define setxattr(...) SYS(setxattr(__VA_ARGS__))
+#define getxattr(...) SYS(getxattr(__VA_ARGS__))
+#define listxattr(...) SYS(listxattr(__VA_ARGS__))
+#define removexattr(...) SYS(removexattr(__VA_ARGS__))
+#define fsync(...) SYS(fsync(__VA_ARGS__))
+#define fdatasync(...) SYS(fdatasync(__VA_ARGS__))
+#define lseek(...) SYS(lseek(__VA_ARGS__))
+#define chmod(...) SYS(chmod(__VA_ARGS__))
+#define utimes(...) SYS(utimes(__VA_ARGS__))
+#define statfs(...) SYS(statfs(__VA_ARGS__))
+#define linkat(...) SYS(linkat(__VA_ARGS__))
+#define fchmod(...) SYS(fchmod(__VA_ARGS__))
+#define read(...) SYS(read(__VA_ARGS__))
+#define close(...) SYS(close(__VA_ARGS__))
+#define waitpid(...) SYS(waitpid(__VA_ARGS__))
+#define pipe2(...) SYS(pipe2(__VA_ARGS__))
+
 static int rw_open(const char *p, int flags)
 {
 	return open(p, flags | O_CLOEXEC, 0666);
@@ -158,12 +238,14 @@ static int do_mmap(const char *p)
 		goto out;
 	}
 	if (sigsetjmp(bus_jb, 1)) {
+		me->t0 = 0;
 		bus_armed = 0;
 		munmap(m, len);
 		close(fd);
 		return 1;	/* SIGBUS */
 	}
 	bus_armed = 1;
+	call_begin();	/* the page faults */
 	for (int i = 0; i < 8; i++) {
 		size_t o = rnd(len);
 
@@ -172,6 +254,7 @@ static int do_mmap(const char *p)
 		else
 			(void)*(volatile char *)(m + o);
 	}
+	call_end();
 	bus_armed = 0;
 	if (rnd(2))
 		ret = CHK(msync(m, len, MS_SYNC));
@@ -467,12 +550,55 @@ static int do_op(int op, int self)
 	return -ENOSYS;
 }
 
+#undef open
+#undef unlink
+#undef syscall
+#undef mkdir
+#undef rmdir
+#undef opendir
+#undef readdir
+#undef closedir
+#undef stat
+#undef lstat
+#undef pread
+#undef write
+#undef pwrite
+#undef truncate
+#undef fallocate
+#undef ftruncate
+#undef fstat
+#undef mmap
+#undef msync
+#undef munmap
+#undef splice
+#undef sendfile
+#undef symlink
+#undef readlink
+#undef link
+#undef setxattr
+#undef getxattr
+#undef listxattr
+#undef removexattr
+#undef fsync
+#undef fdatasync
+#undef lseek
+#undef chmod
+#undef utimes
+#undef statfs
+#undef linkat
+#undef fchmod
+#undef read
+#undef close
+#undef waitpid
+#undef pipe2
+
 static void worker(int self)
 {
 	struct slot *s = &slots[self];
 	struct sigaction sa = { 0 };
 	uint64_t end = now_ns() + (uint64_t)seconds * 1000000000ULL;
 
+	me = s;
 	rs = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)self * 7919 + 1;
 	sa.sa_handler = bus_handler;
 	sa.sa_flags = SA_NODEFER;
@@ -492,23 +618,11 @@ static void worker(int self)
 	memset(dbuf, 'A' + self, 32 * 4096);
 	while (!stop && now_ns() < end) {
 		int op = (int)rnd(A_NOPS), r;
-		uint64_t t0, dt;
 
 		if (op == A_EXEC && rnd(4))
 			op = A_STAT;	/* fork+exec is slow under TCG */
 		s->op = op;
-		t0 = now_ns();
-		s->reported = 0;
-		s->t0 = t0;
 		r = do_op(op, self);
-		dt = now_ns() - t0;
-		s->t0 = 0;
-		if (dt > s->max_ns[op])
-			s->max_ns[op] = dt;
-		if (dt > hang_ns)
-			fprintf(stderr, "HUNG: worker %d (uid %u) %s returned after %.1f s: %s\n",
-				self, s->uid, op_names[op], dt / 1e9,
-				r == 1 ? "SIGBUS" : strerror(-r));
 		s->count[op][r == 1 ? R_SIGBUS : !r ? R_OK_ :
 			     r == -EIO ? R_EIO : R_OTHER]++;
 	}
@@ -628,7 +742,7 @@ int main(int argc, char **argv)
 	printf("zuf-fuzz-app %s: %d procs (%s), %u s, seed %llu\n", dir, nprocs,
 	       getuid() == 0 && nprocs > 1 ? "root + uid" : "one uid", seconds,
 	       seed);
-	printf("  %-15s %8s %8s %8s %6s %5s %9s\n", "call", "ok", "EIO",
+	printf("  %-15s %8s %8s %8s %6s %5s %9s\n", "operation", "ok", "EIO",
 	       "errno", "SIGBUS", "hung", "max_ms");
 	for (int op = 0; op < A_NOPS; op++) {
 		uint64_t c[R_N] = { 0 }, h = 0, mx = 0;
@@ -651,7 +765,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)c[R_SIGBUS], (unsigned long long)h,
 		       mx / 1e6);
 	}
-	printf("APP_SUMMARY dir=%s calls=%llu ok=%llu eio=%llu errno=%llu sigbus=%llu hung=%llu killed=%d max_ms=%.0f\n",
+	printf("APP_SUMMARY dir=%s ops=%llu ok=%llu eio=%llu errno=%llu sigbus=%llu hung=%llu killed=%d max_ms=%.0f\n",
 	       dir, (unsigned long long)(tot[0] + tot[1] + tot[2] + tot[3]),
 	       (unsigned long long)tot[R_OK_], (unsigned long long)tot[R_EIO],
 	       (unsigned long long)tot[R_OTHER],

@@ -175,6 +175,18 @@ else
 	vm_check "zuf_inode_cache objects: before $slab_before, after $slab_after" \
 		test "$slab_before" = "$slab_after"
 fi
+# kmemleak (debug kernel, kmemleak=on): unreferenced objects allocated by
+# zuf, while the module is still loaded (its backtraces resolve)
+if [[ -w /sys/kernel/debug/kmemleak ]]; then
+	echo scan > /sys/kernel/debug/kmemleak; sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > "$VM_RESULTS/kmemleak.txt"
+	note "kmemleak: $(grep -c '^unreferenced object' "$VM_RESULTS/kmemleak.txt") unreferenced objects (all of the kernel; see kmemleak.txt)"
+	vm_check "kmemleak: nothing leaked by zuf" \
+		sh -c "! grep -q '\[zuf\]\|zuf_' '$VM_RESULTS/kmemleak.txt'"
+else
+	vm_skip "kmemleak (not in this kernel: the debug kernel has it)"
+fi
 vm_check "umount zuf-root" umount /sys/fs/zuf
 vm_check "rmmod zuf" rmmod zuf
 dmesg > "$VM_RESULTS/dmesg.txt"
