@@ -204,6 +204,19 @@ static int zuf_send_simple_mount_op(struct zuf_sb_info *sbi, u32 op,
 }
 
 /*
+ * STATFS or SYNC of one mount: on a channel of its own where the server
+ * serves them there (a slow one then holds up no other mount), else on the
+ * mount thread's.
+ */
+static int zuf_sb_dispatch(struct zuf_call *call)
+{
+	if (READ_ONCE(zuf_root->granted) & ZUFS_FEATURE_CHAN_STATFS)
+		return zuf_dispatch(call);
+	call->flags |= ZUF_CALL_MOUNT;
+	return zuf_mount_dispatch(call);
+}
+
+/*
  * The next mount the server of @gen has not been offered, with an active
  * reference: a mount being unmounted (s_active 0) is never offered, and an
  * offered one cannot be unmounted until the offer is answered, so the
@@ -292,8 +305,7 @@ static int zuf_statfs(struct dentry *dentry, struct kstatfs *buf)
 	call.cmd = &st.hdr;
 	call.in_len = sizeof(st);
 	call.out_len = sizeof(st);
-	call.flags = ZUF_CALL_MOUNT;
-	ret = zuf_mount_dispatch(&call);
+	ret = zuf_sb_dispatch(&call);
 	if (ret)
 		return ret;
 	if (st.bsize < 512 || st.bsize > SZ_1M || !is_power_of_2(st.bsize) ||
@@ -318,12 +330,19 @@ static int zuf_statfs(struct dentry *dentry, struct kstatfs *buf)
 static int zuf_sync_fs(struct super_block *sb, int wait)
 {
 	struct zuf_sb_info *sbi = ZUF_SB(sb);
+	struct zuf_call call = {};
+	struct zufs_hdr h;
 
 	if (!wait)
 		return 0;
 	/* operations are synchronous; SYNC lets the plugin flush its own */
-	sbi = ZUF_SB(sb);
-	return zuf_send_simple_mount_op(sbi, ZUFS_OP_SYNC, ZUF_CALL_NOWAIT_SRV);
+	zuf_hdr_init(&h, ZUFS_OP_SYNC, sbi);
+	call.sbi = sbi;
+	call.cmd = &h;
+	call.in_len = sizeof(h);
+	call.out_len = sizeof(h);
+	call.flags = ZUF_CALL_NOWAIT_SRV;
+	return zuf_sb_dispatch(&call);
 }
 
 static void zuf_put_super(struct super_block *sb)

@@ -412,6 +412,35 @@ static int zt_do_umount(struct zuf_transport *zt, uint64_t sb_id)
 }
 
 /* Mount-thread command in buf; returns the reply size or -errno. */
+/* STATFS or SYNC of mount m (mounts_lock held): the mount thread's, or a
+ * channel thread's with ZUFS_FEATURE_CHAN_STATFS. */
+static int zt_sb_op(struct zt_mount *m, void *buf, uint32_t in_len)
+{
+	struct zufs_statfs *st = buf;
+	struct zus_statfs s = { 0 };
+	int ret;
+
+	if (st->hdr.op == ZUFS_OP_SYNC) {
+		ret = !m->type->ops->sync ? 0 : zt_ret(m->type->ops->sync(&m->sb));
+		return ret ? ret : (int)sizeof(st->hdr);
+	}
+	if (in_len < sizeof(*st))
+		return -EINVAL;
+	ret = !m->type->ops->statfs ? -EOPNOTSUPP :
+	      zt_ret(m->type->ops->statfs(&m->sb, &s));
+	if (ret)
+		return ret;
+	st->bsize = s.bsize;
+	st->blocks = s.blocks;
+	st->bfree = s.bfree;
+	st->bavail = s.bavail;
+	st->files = s.files;
+	st->ffree = s.ffree;
+	st->namelen = s.namelen;
+	st->fsid = s.fsid;
+	return sizeof(*st);
+}
+
 static int zt_mount_op(struct zt_thread *t, void *buf, uint32_t in_len)
 {
 	struct zuf_transport *zt = t->zt;
@@ -456,36 +485,13 @@ static int zt_mount_op(struct zt_thread *t, void *buf, uint32_t in_len)
 	case ZUFS_OP_UMOUNT:
 		ret = zt_do_umount(zt, h->sb_id);
 		return ret ? ret : (int)sizeof(*h);
-	case ZUFS_OP_STATFS: {
-		struct zufs_statfs *st = buf;
-		struct zus_statfs s = { 0 };
-
-		if (in_len < sizeof(*st))
-			return -EINVAL;
-		pthread_rwlock_rdlock(&zt->mounts_lock);
-		m = zt_find(zt, h->sb_id);
-		ret = !m ? -ENOENT : !m->type->ops->statfs ? -EOPNOTSUPP :
-		      zt_ret(m->type->ops->statfs(&m->sb, &s));
-		pthread_rwlock_unlock(&zt->mounts_lock);
-		if (ret)
-			return ret;
-		st->bsize = s.bsize;
-		st->blocks = s.blocks;
-		st->bfree = s.bfree;
-		st->bavail = s.bavail;
-		st->files = s.files;
-		st->ffree = s.ffree;
-		st->namelen = s.namelen;
-		st->fsid = s.fsid;
-		return sizeof(*st);
-	}
+	case ZUFS_OP_STATFS:
 	case ZUFS_OP_SYNC:
 		pthread_rwlock_rdlock(&zt->mounts_lock);
 		m = zt_find(zt, h->sb_id);
-		ret = !m ? -ENOENT : !m->type->ops->sync ? 0 :
-		      zt_ret(m->type->ops->sync(&m->sb));
+		ret = m ? zt_sb_op(m, buf, in_len) : -ENOENT;
 		pthread_rwlock_unlock(&zt->mounts_lock);
-		return ret ? ret : (int)sizeof(*h);
+		return ret;
 	default:
 		return -EINVAL;
 	}
@@ -584,6 +590,9 @@ static int zt_chan_op(struct zt_thread *t, struct zt_mount *m, void *buf,
 
 	memset(&a, 0, sizeof(a));
 	switch (h->op) {
+	case ZUFS_OP_STATFS:
+	case ZUFS_OP_SYNC:
+		return zt_sb_op(m, buf, in_len);
 	case ZUFS_OP_LOOKUP:
 	case ZUFS_OP_UNLINK:
 	case ZUFS_OP_RMDIR: {

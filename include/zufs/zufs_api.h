@@ -19,7 +19,9 @@
  *    previous command (already written into the command buffer) and sleeps
  *    until the next command of that CPU arrives.
  *  - One mount thread serves mount, umount, remount and statfs with
- *    ZU_IOC_MOUNT_WAIT in the same way, on its own buffer.
+ *    ZU_IOC_MOUNT_WAIT in the same way, on its own buffer.  With
+ *    ZUFS_FEATURE_CHAN_STATFS the kernel sends statfs and sync of a mount
+ *    to the channel threads instead.
  *  - Data: in "direct" mode the server returns pmem extents (ZUFS_OP_GET_EXTENTS)
  *    and the kernel copies once between the application and pmem; in "map"
  *    mode the server reads or fills the channel's data window, pages the
@@ -45,7 +47,7 @@
 #endif
 
 #define ZUFS_MAJOR_VERSION	1
-#define ZUFS_MINOR_VERSION	1	/* 1: ZUFS_FEATURE_EXT_MAPPED */
+#define ZUFS_MINOR_VERSION	2	/* 1: EXT_MAPPED, 2: CHAN_STATFS */
 
 /* Feature flags, negotiated at handshake: the kernel answers with the AND. */
 #define ZUFS_FEATURE_DIRECT	(1ULL << 0)	/* GET_EXTENTS + extent cache */
@@ -57,7 +59,10 @@
 #define ZUFS_FEATURE_TMPFILE	(1ULL << 6)
 /* GET_EXTENTS may answer ZUFS_EXTENT_MAPPED and takes ZUFS_GE_PROMOTE */
 #define ZUFS_FEATURE_EXT_MAPPED	(1ULL << 7)
-#define ZUFS_FEATURES_ALL	((1ULL << 8) - 1)
+/* STATFS and SYNC are served by the channel threads too (not only the
+ * mount thread): one mount's slow statfs or sync holds up no other mount */
+#define ZUFS_FEATURE_CHAN_STATFS	(1ULL << 8)
+#define ZUFS_FEATURES_ALL	((1ULL << 9) - 1)
 
 #define ZUFS_ROOT_MOUNTPOINT	"/sys/fs/zuf"
 #define ZUFS_CONTROL_FILE	"control"
@@ -467,7 +472,7 @@ ZUFS_ASSERT(offsetof(struct zufs_rename, newname) == 336, "rename.newname");
 ZUFS_ASSERT(offsetof(struct zufs_get_extents, ext) == 88, "ge.ext");
 ZUFS_ASSERT(ZUFS_EXTENT_MAPPED == 0xfffffffffffffffeULL, "extent mapped");
 ZUFS_ASSERT((ZUFS_GE_WRITE & ZUFS_GE_PROMOTE) == 0, "ge flags");
-ZUFS_ASSERT((ZUFS_FEATURES_ALL & ZUFS_FEATURE_EXT_MAPPED) != 0, "features");
+ZUFS_ASSERT((ZUFS_FEATURES_ALL & ZUFS_FEATURE_CHAN_STATFS) != 0, "features");
 ZUFS_ASSERT(sizeof(struct zufs_mount) <= ZUFS_PAYLOAD_OFF, "mount fits");
 ZUFS_ASSERT(sizeof(struct zufs_get_extents) <= ZUFS_PAYLOAD_OFF, "ge fits");
 
