@@ -21,6 +21,7 @@
  *            the same new inode number
  *   statfs-hang  the first STATFS sleeps 30 s
  *   evict-hang   the first EVICT sleeps 20 s
+ *   readdir-endless  a directory named endless* lists new entries for ever
  *
  * Build: gcc -O2 -g -pthread -I include kmod/tests/zuf-memfs.c
  *        zusd/zuf_transport.c -o zuf-memfs
@@ -564,6 +565,18 @@ static int mf_readlink(struct zus_sb *sb, uint64_t ino, char *buf,
 	return ret;
 }
 
+/* --evil readdir-endless: is d a directory named endless*? */
+static bool is_endless(struct mfs *m, struct mino *d)
+{
+	struct mino *p = get(m, d->parent);
+	struct dent *e;
+
+	for (e = p ? p->ents : NULL; e; e = e->next)
+		if (e->ino == d->a.ino && !strncmp(e->name, "endless", 7))
+			return true;
+	return false;
+}
+
 static int mf_readdir(struct zus_sb *sb, uint64_t dir, uint64_t cookie,
 		      zus_filldir_t emit, void *ctx)
 {
@@ -581,6 +594,19 @@ static int mf_readdir(struct zus_sb *sb, uint64_t dir, uint64_t cookie,
 	d = get(m, dir);
 	if (!d || !S_ISDIR(d->a.mode)) {
 		ret = -ENOTDIR;
+		goto out;
+	}
+	if (evil && !strcmp(evil, "readdir-endless") && is_endless(m, d)) {
+		char name[32];
+
+		/* a new name per cookie, and never an end */
+		for (;; cookie++) {
+			snprintf(name, sizeof(name), "e%llu",
+				 (unsigned long long)cookie + 3);
+			if (emit(ctx, name, strlen(name), 1000000 + cookie,
+				 ZUS_DT_REG, cookie + 1))
+				break;
+		}
 		goto out;
 	}
 	if (cookie < 1 && emit(ctx, ".", 1, dir, ZUS_DT_DIR, 1))

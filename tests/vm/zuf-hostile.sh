@@ -14,9 +14,11 @@
 #   - i_size never moves back under a stat racing O_APPEND writes
 #   - truncate does not free blocks while a page of them is pinned
 #   - a hung statfs holds up no other mount, and its caller can be killed
+#   - an endless readdir read by overlayfs (an in-kernel reader that never
+#     fills) ends at SIGKILL
 #   - a hung EVICT: memory reclaim (drop_caches) does not wait for it
 # Arguments: the sections to run (default: all): races window xattr dupino
-# pmem statfs evict.
+# pmem statfs readdir evict.
 set -uo pipefail
 . "${VM_LIB:-$(dirname "$0")/guest-lib.sh}"
 # shellcheck source=tests/vm/zuf-lib.sh disable=SC1091
@@ -158,6 +160,26 @@ t_statfs() {
 	memfs_stop
 }
 
+# ---- an endless readdir ------------------------------------------------------
+t_readdir() {
+	vm_check "server (evil: readdir-endless)" memfs_start --evil readdir-endless
+	vm_check "mount zuftmem" mount -t zuftmem none "$m"
+	mkdir -p "$m/l1/endless" "$m/l2/endless" /mnt/ovl
+	# overlayfs merges two lower directories: its readdir actor never says
+	# "full", so only the kernel's own bound or a fatal signal ends it
+	vm_check "overlayfs over two zuftmem directories" \
+		mount -t overlay overlay -o "lowerdir=$m/l1:$m/l2" /mnt/ovl
+	t0=$(date +%s%N)
+	timeout -s KILL 3 ls /mnt/ovl/endless >/dev/null 2>&1
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	vm_log "endless readdir under overlayfs: killed after ${ms} ms"
+	vm_check "an in-kernel reader of an endless directory dies at SIGKILL (< 6 s)" \
+		test "$ms" -lt 6000
+	vm_check "umount overlayfs" umount /mnt/ovl
+	vm_check "umount zuftmem" umount "$m"
+	memfs_stop
+}
+
 # ---- a hung EVICT ------------------------------------------------------------
 t_evict() {
 	vm_check "server (evil: evict-hang)" memfs_start --evil evict-hang
@@ -175,7 +197,7 @@ t_evict() {
 	memfs_stop
 }
 
-for t in ${@:-races window xattr dupino pmem statfs evict}; do
+for t in ${@:-races window xattr dupino pmem statfs readdir evict}; do
 	"t_$t"
 done
 

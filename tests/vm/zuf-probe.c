@@ -20,7 +20,9 @@
  *   listxattr FILE            the names listxattr(2) returns, one a line,
  *                             and the size query must agree with them
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
