@@ -4,6 +4,8 @@
 #
 #   tests/vm/install-deps.sh           install what is missing
 #   tests/vm/install-deps.sh --check   only report, exit 1 if something is missing
+#   ... --debug-kernel                 also what tests/vm/debug-kernel.sh needs to
+#                                      build the debug kernel (with or without --check)
 set -euo pipefail
 
 # What each package is for:
@@ -29,9 +31,22 @@ PKGS=(
 	kmod ndctl daxctl fio e2fsprogs util-linux
 	systemd systemd-sysv procps coreutils perl
 )
+# --debug-kernel: building Debian's 6.1 source (tests/vm/debug-kernel.sh)
+#   linux-source-6.1    the source tarball (/usr/src/linux-source-6.1.tar.xz)
+#   gcc, make, bc, bison, flex, libelf-dev (objtool), libssl-dev, dwarves,
+#   rsync               the kernel's build requirements
+DEBUG_KERNEL_PKGS=(
+	linux-source-6.1 gcc make bc bison flex libelf-dev libssl-dev dwarves rsync
+)
 
 check_only=0
-[[ ${1:-} == --check ]] && check_only=1
+for a in "$@"; do
+	case $a in
+	--check) check_only=1 ;;
+	--debug-kernel) PKGS+=("${DEBUG_KERNEL_PKGS[@]}") ;;
+	*) echo "usage: $0 [--check] [--debug-kernel]" >&2; exit 2 ;;
+	esac
+done
 
 missing=()
 for p in "${PKGS[@]}"; do
