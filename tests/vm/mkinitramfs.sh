@@ -1,7 +1,12 @@
 #!/bin/bash
 # Build the small busybox initramfs used by the ZUFS VM harness.
 #
-#   tests/vm/mkinitramfs.sh [-k KVER] -o OUT.cpio.gz
+#   tests/vm/mkinitramfs.sh [-k KVER] [-m MODDIR] -o OUT.cpio.gz
+#
+# -m MODDIR: the kernel's modules dir (default /lib/modules/KVER; KVER then
+# defaults to its name), e.g. a staged `make modules_install` of a kernel
+# built here (tests/vm/debug-kernel.sh). What that kernel builds in
+# (modules.builtin) is skipped: with everything built in, no module at all.
 #
 # The image holds busybox-static, the guest kernel modules needed to reach the
 # host's root over virtio-9p (decompressed here on the host, so busybox insmod
@@ -13,16 +18,18 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
-	echo "usage: $0 [-k KERNEL_VERSION] -o OUTPUT.cpio.gz" >&2
+	echo "usage: $0 [-k KERNEL_VERSION] [-m MODULES_DIR] -o OUTPUT.cpio.gz" >&2
 	exit 2
 }
 die() { echo "mkinitramfs: error: $*" >&2; exit 1; }
 
 kver=
 out=
-while getopts "k:o:h" opt; do
+moddir=
+while getopts "k:m:o:h" opt; do
 	case $opt in
 	k) kver=$OPTARG ;;
+	m) moddir=$OPTARG ;;
 	o) out=$OPTARG ;;
 	*) usage ;;
 	esac
@@ -37,9 +44,13 @@ default_kver() {
 	done
 	echo "$best"
 }
-[[ -n $kver ]] || kver=$(default_kver)
-[[ -n $kver ]] || die "no kernel in /boot with modules in /lib/modules (run tests/vm/install-deps.sh)"
-moddir=/lib/modules/$kver
+if [[ -n $moddir ]]; then
+	[[ -n $kver ]] || kver=$(basename "$moddir")
+else
+	[[ -n $kver ]] || kver=$(default_kver)
+	[[ -n $kver ]] || die "no kernel in /boot with modules in /lib/modules (run tests/vm/install-deps.sh)"
+	moddir=/lib/modules/$kver
+fi
 [[ -f $moddir/modules.dep ]] || die "$moddir/modules.dep missing (kernel $kver not installed?)"
 
 busybox=$(command -v busybox || true)
@@ -207,6 +218,16 @@ for d in $VM_HOSTDIRS; do
 		;;
 	esac
 done
+
+# run-vm.sh --modules-dir/--debug-kernel: a kernel built here has its
+# modules staged outside /lib/modules; bind them where modprobe looks.
+if [ -n "${VM_MODULES_DIR:-}" ]; then
+	kmods=/newroot/lib/modules/$(uname -r)
+	mkdir -p "$kmods"
+	mount -o bind "/lower$VM_MODULES_DIR" "$kmods" ||
+		fail "cannot bind $VM_MODULES_DIR on /lib/modules/$(uname -r)"
+	log "modules: $VM_MODULES_DIR on /lib/modules/$(uname -r)"
+fi
 
 mkdir -p /newroot/.zufs-vm
 cp /stage2.sh /newroot/.zufs-vm/stage2.sh

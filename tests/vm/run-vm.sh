@@ -42,6 +42,14 @@ options:
   --pmem-size SIZE   emulated NVDIMM size (default 1G)
   --nvme-size SIZE   NVMe disk size (default 2G; sparse file)
   --kernel VER       guest kernel version (default: newest /boot/vmlinuz-* with modules)
+  --kernel-image FILE  boot FILE (a bzImage) instead of /boot/vmlinuz-VER; its
+                     release comes from its header
+  --modules-dir DIR  that kernel's modules (a staged /lib/modules/<release>, with
+                     modules.dep and modules.builtin; default /lib/modules/<release>):
+                     bound on the guest's /lib/modules/<release>
+  --debug-kernel     boot the debug kernel tests/vm/debug-kernel.sh built (KASAN,
+                     lockdep, kmemleak...): --kernel-image + --modules-dir of its cache
+  --guest-env NAME=VALUE  export NAME=VALUE to the guest script (repeatable)
   --append ARGS      extra kernel command line
   --workdir DIR      where runs/ and the initramfs go (default \$VM_WORKDIR or
                      \$VM_BUILDDIR/tests/vm/work)
@@ -54,6 +62,8 @@ options:
   --rundir-file FILE write the run directory's path to FILE
   -v, --verbose      also stream the guest console to stdout
 environment: VM_SRCDIR, VM_BUILDDIR (default: this source tree), VM_WORKDIR,
+  VM_KERNEL_IMAGE, VM_MODULES_DIR, VM_DEBUG_KERNEL=1 (defaults of the three options above),
+  VM_GUEST_ENV ('NAME=VALUE ...': --guest-env for every run; values without spaces),
   VM_TIMEOUT, VM_APPEND (kernel options for every run, before --append), VM_KEEP_RUNS (logs of the last N runs per name are kept, default 10),
   VM_KLOG_IGNORE (ERE of kernel log lines to ignore in the scan),
   QEMU (default qemu-system-x86_64)
@@ -68,6 +78,9 @@ timeout=${VM_TIMEOUT:-900} mem=2G maxmem=8G smp=2 cpu=max pmem_size=1G nvme_size
 kver='' append='' name='' workdir=${VM_WORKDIR:-} rundir_file=''
 masks=() hostdirs=()
 setup='' pmem_image='' nvme_image=''
+kernel_image=${VM_KERNEL_IMAGE:-} modules_dir=${VM_MODULES_DIR:-} debug_kernel=0
+[[ ${VM_DEBUG_KERNEL:-0} == 0 ]] || debug_kernel=1
+read -r -a guest_env <<< "${VM_GUEST_ENV:-}"
 script=
 args=()
 while (($#)); do
@@ -85,6 +98,10 @@ while (($#)); do
 	--pmem-size) pmem_size=${2:?}; shift ;;
 	--nvme-size) nvme_size=${2:?}; shift ;;
 	--kernel) kver=${2:?}; shift ;;
+	--kernel-image) kernel_image=${2:?--kernel-image needs a file}; shift ;;
+	--modules-dir) modules_dir=${2:?--modules-dir needs a directory}; shift ;;
+	--debug-kernel) debug_kernel=1 ;;
+	--guest-env) guest_env+=("${2:?--guest-env needs NAME=VALUE}"); shift ;;
 	--append) append=${2:?}; shift ;;
 	--workdir) workdir=${2:?}; shift ;;
 	--name) name=${2:?}; shift ;;
@@ -135,14 +152,50 @@ hostdirs=("$VM_SRCDIR" "$VM_BUILDDIR" "$workdir" "${hostdirs[@]}")
 
 QEMU=${QEMU:-qemu-system-x86_64}
 command -v "$QEMU" >/dev/null || die "$QEMU not found: run tests/vm/install-deps.sh"
-if [[ -z $kver ]]; then
-	for v in $(cd /boot 2>/dev/null && ls vmlinuz-* 2>/dev/null | sed 's/^vmlinuz-//' | sort -V); do
-		[[ -f /lib/modules/$v/modules.dep ]] && kver=$v
-	done
+# The release a bzImage was built as: the string its setup header points to.
+bzimage_release() {
+	local off
+	[[ $(dd if="$1" bs=1 skip=$((0x202)) count=4 status=none) == HdrS ]] || return 1
+	off=$(od -An -tu2 -j $((0x20e)) -N 2 "$1" | tr -d ' ')
+	[[ -n $off ]] && ((off > 0)) || return 1
+	dd if="$1" bs=1 skip=$((off + 0x200)) count=200 status=none | tr '\0' '\n' | head -n 1 | cut -d' ' -f1
+}
+if ((debug_kernel)); then
+	dk=$("$here/debug-kernel.sh" --print-dir) ||
+		die "no debug kernel: build it with tests/vm/debug-kernel.sh (~30 min on 2 cores)"
+	kernel_image=${kernel_image:-$dk/bzImage}
+	modules_dir=${modules_dir:-$dk/modules/lib/modules/$(cat "$dk/release")}
 fi
-[[ -n $kver ]] || die "no guest kernel (/boot/vmlinuz-* + /lib/modules): run tests/vm/install-deps.sh"
-kernel=/boot/vmlinuz-$kver
-[[ -r $kernel ]] || die "$kernel not readable"
+if [[ -n $kernel_image ]]; then
+	[[ -r $kernel_image ]] || die "$kernel_image not readable"
+	kernel=$(cd "$(dirname "$kernel_image")" && pwd -P)/$(basename "$kernel_image")
+	kver=$(bzimage_release "$kernel") || die "$kernel is not a bzImage (no release in its header)"
+	[[ -n $kver ]] || die "$kernel: empty release in its header"
+else
+	if [[ -z $kver ]]; then
+		for v in $(cd /boot 2>/dev/null && ls vmlinuz-* 2>/dev/null | sed 's/^vmlinuz-//' | sort -V); do
+			[[ -f /lib/modules/$v/modules.dep ]] && kver=$v
+		done
+	fi
+	[[ -n $kver ]] || die "no guest kernel (/boot/vmlinuz-* + /lib/modules): run tests/vm/install-deps.sh"
+	kernel=/boot/vmlinuz-$kver
+	[[ -r $kernel ]] || die "$kernel not readable"
+fi
+# A modules dir other than /lib/modules/<release>: the guest gets it bound there.
+guest_moddir=
+if [[ -n $modules_dir ]]; then
+	[[ -f $modules_dir/modules.dep ]] || die "$modules_dir/modules.dep missing (not a modules dir)"
+	modules_dir=$(cd "$modules_dir" && pwd -P)
+	[[ $(basename "$modules_dir") == "$kver" ]] ||
+		die "$modules_dir is not for kernel $kver (its name must be the release)"
+	[[ $modules_dir == "$(cd "/lib/modules/$kver" 2>/dev/null && pwd -P)" ]] || guest_moddir=$modules_dir
+else
+	modules_dir=/lib/modules/$kver
+	[[ -f $modules_dir/modules.dep ]] || die "$modules_dir/modules.dep missing: give --modules-dir"
+fi
+for e in "${guest_env[@]}"; do
+	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--guest-env wants NAME=VALUE, not '$e'"
+done
 
 if [[ -n $script ]]; then
 	[[ -f $script ]] || die "guest script $script not found"
@@ -161,9 +214,10 @@ fi
 
 # ---- initramfs (cached per kernel; rebuilt when its sources change) -------
 initrd=$workdir/initramfs-$kver.cpio.gz
-if [[ ! -s $initrd || $here/mkinitramfs.sh -nt $initrd || $here/guest-stage2.sh -nt $initrd ]]; then
+if [[ ! -s $initrd || $here/mkinitramfs.sh -nt $initrd || $here/guest-stage2.sh -nt $initrd ||
+	$modules_dir/modules.dep -nt $initrd ]]; then
 	info "building $initrd"
-	"$here/mkinitramfs.sh" -k "$kver" -o "$initrd" >"$workdir/mkinitramfs.log" 2>&1 ||
+	"$here/mkinitramfs.sh" -k "$kver" -m "$modules_dir" -o "$initrd" >"$workdir/mkinitramfs.log" 2>&1 ||
 		{ cat "$workdir/mkinitramfs.log" >&2; die "mkinitramfs failed"; }
 fi
 
@@ -263,6 +317,7 @@ default_masks=(postgresql.service getty@tty1.service systemd-timesyncd.service
 	echo "VM_SRCDIR=$(sq "$VM_SRCDIR")"
 	echo "VM_BUILDDIR=$(sq "$VM_BUILDDIR")"
 	echo "VM_KVER=$(sq "$kver")"
+	echo "VM_MODULES_DIR=$(sq "$guest_moddir")"
 	echo "VM_NAME=$(sq "$name")"
 	echo "VM_TERM=$(sq "${TERM:-vt100}")"
 	echo "VM_HOSTDIRS=$(sq "${hostdirs[*]}")"
@@ -271,6 +326,9 @@ default_masks=(postgresql.service getty@tty1.service systemd-timesyncd.service
 printf 'VM_ARGS=(' > "$results/.vm/args.bash"
 for a in "${args[@]}"; do printf '%q ' "$a" >> "$results/.vm/args.bash"; done
 printf ')\n' >> "$results/.vm/args.bash"
+for e in "${guest_env[@]}"; do
+	printf 'export %s=%q\n' "${e%%=*}" "${e#*=}" >> "$results/.vm/args.bash"
+done
 
 # ---- qemu -----------------------------------------------------------------
 # VM_APPEND: options every run of a suite gets (check-vm: the memory
@@ -298,6 +356,7 @@ printf '%q ' "${qemu[@]}" > "$rundir/qemu.cmd"; echo >> "$rundir/qemu.cmd"
 
 info "run dir  $rundir"
 info "console  $console"
+[[ $kernel == /boot/vmlinuz-"$kver" ]] || info "kernel   $kernel${guest_moddir:+ (modules $guest_moddir)}"
 info "kernel $kver, mode $mode, ${smp} vCPU, mem $mem, pmem $pmem_size, nvme $nvme_size, timeout ${timeout}s"
 [[ -n $script ]] && info "script   $script ${args[*]:-}"
 [[ -n $setup ]] && info "setup    $setup"
@@ -366,11 +425,13 @@ fi
 klog_re='WARNING:|BUG:|Oops|general protection|lockdep|possible circular locking|KASAN|KFENCE|UBSAN|'
 klog_re+='sleeping function called|blocked for more than|soft lockup|hard LOCKUP|rcu_sched self-detected|'
 klog_re+='rcu: INFO|Poison overwritten|Redzone|Object padding|Freepointer corrupt|unreferenced object|'
-klog_re+='Kernel panic'
+klog_re+='suspected memory leak|Kernel panic'
+# Boot banners of a lockdep kernel (the debug kernel) that match the above.
+klog_benign='rcu:[[:space:]]+RCU lockdep checking is enabled'
 {
 	grep -aE '^\[ *[0-9]+\.[0-9]+\] ' "$console" 2>/dev/null || :
 	cat "$results/dmesg.txt" 2>/dev/null || :
-} | tr -d '\r' | { if [[ -n ${VM_KLOG_IGNORE:-} ]]; then grep -avE "$VM_KLOG_IGNORE" || :; else cat; fi; } |
+} | tr -d '\r' | { grep -avE "$klog_benign" || :; } | { if [[ -n ${VM_KLOG_IGNORE:-} ]]; then grep -avE "$VM_KLOG_IGNORE" || :; else cat; fi; } |
 	{ grep -aE "$klog_re" || :; } | sort -u > "$rundir/kernel-problems.txt"
 if [[ -s $rundir/kernel-problems.txt ]]; then
 	echo "run-vm: FAIL: the guest kernel log reports problems:" >&2
