@@ -2162,6 +2162,11 @@ static void *worker_main(void *arg)
 			struct fz_inst *fi = NULL;
 
 			if (in_len >= sizeof(struct zufs_hdr) &&
+			    in_len <= ZUFS_PAYLOAD_OFF && rp.u.h.seq == seq &&
+			    (op == ZUFS_OP_STATFS || op == ZUFS_OP_SYNC)) {
+				/* ZUFS_FEATURE_CHAN_STATFS: on the channels */
+				rp.r = serve_mount_op(c, &rp, op, in_len);
+			} else if (in_len >= sizeof(struct zufs_hdr) &&
 			    in_len <= ZUFS_PAYLOAD_OFF && rp.u.h.seq == seq) {
 				rp.r = serve_chan_op(c, &rp, op, in_len);
 				fi = inst_of(rp.u.h.sb_id, NULL);
