@@ -5,11 +5,14 @@
 #
 #   vm_need_built FILE...
 #       every FILE (a path relative to $VM_BUILDDIR) must exist; else prints
-#       "FAIL: $VM_BUILDDIR/FILE is not built" and exits 1.
+#       "FAIL: $VM_BUILDDIR/FILE is not built" and exits 1.  With ZUF_KO set
+#       (make check-vm-debug: zuf.ko built for the debug kernel), that file
+#       stands in for kmod/zuf.ko.
 #   vm_run NAME [run-vm.sh options...] SCRIPT [-- ARGS...]
 #       one `run-vm.sh --name NAME` run; sets VM_RC to its exit status and
 #       VM_RUNDIR to its run directory (empty when run-vm.sh made none).
-#       Returns 0: the caller looks at VM_RC.
+#       Returns 0: the caller looks at VM_RC.  ZUF_KO, when set, is passed
+#       to the guest (--guest-env), where zuf-lib.sh/zuf-smoke.sh load it.
 #   vm_run_report [--label LABEL] NAME [run-vm.sh options...] SCRIPT [-- ARGS...]
 #       vm_run, then the guest summary (results/summary.txt) indented, and
 #       "PASS: LABEL (Ns)" or "FAIL: LABEL (exit N; console log DIR/console.log)"
@@ -20,9 +23,11 @@
 _vm_host_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 vm_need_built() {
-	local f
+	local f p
 	for f in "$@"; do
-		[[ -e $VM_BUILDDIR/$f ]] || { echo "FAIL: $VM_BUILDDIR/$f is not built"; exit 1; }
+		p=$VM_BUILDDIR/$f
+		[[ $f != kmod/zuf.ko || -z ${ZUF_KO:-} ]] || p=$ZUF_KO
+		[[ -e $p ]] || { echo "FAIL: $p is not built"; exit 1; }
 	done
 }
 
@@ -31,7 +36,8 @@ vm_run() {
 	shift
 	tmp=$(mktemp)
 	VM_RC=0
-	"$_vm_host_dir/run-vm.sh" --name "$name" --rundir-file "$tmp" "$@" || VM_RC=$?
+	"$_vm_host_dir/run-vm.sh" --name "$name" --rundir-file "$tmp" \
+		${ZUF_KO:+--guest-env "ZUF_KO=$ZUF_KO"} "$@" || VM_RC=$?
 	VM_RUNDIR=$(cat "$tmp" 2>/dev/null || :)
 	rm -f "$tmp"
 }
