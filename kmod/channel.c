@@ -186,10 +186,43 @@ static u64 zuf_chans_progress(struct zuf_root *zr)
 }
 
 /*
- * Take a channel: the current CPU's, any free one, or wait for one.  A wait
- * for a free channel gives up only when no channel completed a command for
- * a whole timeout (a hung or absent server): slow calls that keep every
- * channel busy while the server works through them are not an error.
+ * A call gave up on an attached server (no reply, or no free channel, for a
+ * whole timeout): until the server completes a command again or a new one
+ * attaches, later calls fail at once instead of each waiting out its own
+ * timeout, so a system call of many commands is not blocked many times
+ * over by a hung server.  (With no server at all, calls keep waiting for
+ * one: a restart is an event to wait for, not an error.)
+ */
+static void zuf_mark_stalled(struct zuf_root *zr)
+{
+	WRITE_ONCE(zr->stall_progress, zuf_chans_progress(zr));
+	WRITE_ONCE(zr->stall_gen, READ_ONCE(zr->server_gen));
+	WRITE_ONCE(zr->stalled, true);
+}
+
+static bool zuf_stalled(struct zuf_root *zr)
+{
+	if (!READ_ONCE(zr->stalled))
+		return false;
+	if (READ_ONCE(zr->stall_gen) == READ_ONCE(zr->server_gen) &&
+	    READ_ONCE(zr->stall_progress) == zuf_chans_progress(zr))
+		return true;
+	WRITE_ONCE(zr->stalled, false);
+	return false;
+}
+
+/* Jiffies left until @deadline, at least 1 while it is ahead. */
+static long zuf_left(unsigned long deadline)
+{
+	return time_before(jiffies, deadline) ? (long)(deadline - jiffies) : 0;
+}
+
+/*
+ * Take a channel: the current CPU's, any free one, or wait for one, within
+ * the call's deadline.  A wait for a free channel gives up only when no
+ * channel completed a command for a whole timeout (a hung or absent
+ * server): slow calls that keep every channel busy while the server works
+ * through them are not an error, and push the deadline on.
  */
 static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 				     struct zuf_call *call)
@@ -200,6 +233,8 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 	u64 progress;
 	long ret;
 
+	if (READ_ONCE(zr->nservers) && zuf_stalled(zr))
+		return ERR_PTR(-EIO);
 	if (call->sbi && !(call->flags & ZUF_CALL_REATTACH) &&
 	    unlikely(!zuf_sb_attached(zr, call->sbi))) {
 		if (call->flags & ZUF_CALL_NOWAIT_SRV)
@@ -207,9 +242,11 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 		/* demand for a server: the control fd polls readable */
 		atomic_inc(&zr->nwaiting);
 		wake_up_interruptible(&zr->poll_wq);
-		ret = wait_event_killable_timeout(zr->server_wq,
-						  zuf_sb_attached(zr, call->sbi),
-						  zuf_restart_s * HZ);
+		ret = zuf_left(call->deadline);
+		if (ret)
+			ret = wait_event_killable_timeout(zr->server_wq,
+						zuf_sb_attached(zr, call->sbi),
+						ret);
 		atomic_dec(&zr->nwaiting);
 		if (ret < 0)
 			return ERR_PTR(ret);
@@ -228,6 +265,8 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 	progress = zuf_chans_progress(zr);
 	deadline = jiffies + (READ_ONCE(zr->nservers) ? zuf_timeout_s :
 			      zuf_restart_s) * HZ;
+	if (time_after(deadline, call->deadline))
+		deadline = call->deadline;
 	for (;;) {
 		u64 now;
 
@@ -242,10 +281,14 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 		if (now != progress && READ_ONCE(zr->nservers)) {
 			progress = now;
 			deadline = jiffies + zuf_timeout_s * HZ;
+			if (time_after(deadline, call->deadline))
+				call->deadline = deadline;
 		}
 		if (time_after(jiffies, deadline)) {
 			zuf_err_rl("no free channel (server %s)\n",
 				   READ_ONCE(zr->nservers) ? "hung" : "gone");
+			if (READ_ONCE(zr->nservers))
+				zuf_mark_stalled(zr);
 			return ERR_PTR(-EIO);
 		}
 	}
@@ -296,7 +339,8 @@ static bool zuf_chan_done(struct zuf_chan *c)
 	return smp_load_acquire(&c->state) == ZC_DONE;
 }
 
-static int zuf_chan_wait_reply(struct zuf_chan *c, bool *abandoned)
+static int zuf_chan_wait_reply(struct zuf_chan *c, struct zuf_call *call,
+			       bool *abandoned)
 {
 	unsigned long deadline;
 	u64 t0 = local_clock();
@@ -308,6 +352,8 @@ static int zuf_chan_wait_reply(struct zuf_chan *c, bool *abandoned)
 		cpu_relax();
 
 	deadline = jiffies + zuf_timeout_s * HZ;
+	if (time_after(deadline, call->deadline))
+		deadline = call->deadline;
 	for (;;) {
 		ret = wait_event_killable_timeout(c->reply_wq,
 						  zuf_chan_done(c), HZ);
@@ -327,6 +373,7 @@ static int zuf_chan_wait_reply(struct zuf_chan *c, bool *abandoned)
 			*abandoned = true;
 			zuf_err_rl("server did not answer in %us: -EIO\n",
 				   zuf_timeout_s);
+			zuf_mark_stalled(zuf_root);
 			return -EIO;
 		}
 	}
@@ -394,8 +441,18 @@ int zuf_dispatch(struct zuf_call *call)
 		return -EINVAL;
 	if (!zr)
 		return -EIO;
+	/*
+	 * One deadline for the whole call, resends included: a server that
+	 * keeps dying on it, or leaves it unsent, cannot keep it waiting.
+	 */
+	call->deadline = jiffies + (zuf_restart_s + zuf_timeout_s) * HZ;
 
 again:
+	if (!zuf_left(call->deadline)) {
+		zuf_err_rl("op %u: no answer in %us: -EIO\n", h->op,
+			   zuf_restart_s + zuf_timeout_s);
+		return -EIO;
+	}
 	abandoned = false;
 	c = zuf_chan_get(zr, call);
 	if (IS_ERR(c))
@@ -437,7 +494,7 @@ again:
 	spin_unlock(&c->lock);
 	wake_up(&c->srv_wq);
 
-	ret = zuf_chan_wait_reply(c, &abandoned);
+	ret = zuf_chan_wait_reply(c, call, &abandoned);
 	if (abandoned)
 		return ret;	/* the channel frees itself on the reply */
 	if (ret == ZUF_RESEND_UNSENT || ret == ZUF_RESEND_LOST) {

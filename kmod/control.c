@@ -67,9 +67,9 @@ static int zuf_ioc_handshake(struct zuf_file *zf, void __user *arg)
 		return -EALREADY;
 	}
 	if (h.major != ZUFS_MAJOR_VERSION) {
-		zuf_warn("server speaks ABI %u.%u, this module %u.%u\n",
-			 h.major, h.minor, ZUFS_MAJOR_VERSION,
-			 ZUFS_MINOR_VERSION);
+		pr_warn_ratelimited("zuf: server speaks ABI %u.%u, this module %u.%u\n",
+				    h.major, h.minor, ZUFS_MAJOR_VERSION,
+				    ZUFS_MINOR_VERSION);
 		mutex_unlock(&zf->lock);
 		h.major = ZUFS_MAJOR_VERSION;
 		h.minor = ZUFS_MINOR_VERSION;

@@ -19,6 +19,7 @@
 #include <linux/sysfs.h>
 #include <linux/kobject.h>
 #include <linux/workqueue.h>
+#include <linux/lockdep.h>
 
 #include "zuf.h"
 
@@ -651,6 +652,33 @@ static bool zuf_fstype_name_ok(const char *name)
 	return true;
 }
 
+/*
+ * A file_system_type's lock classes must be static or registered: ours are
+ * allocated when a server registers the type.
+ */
+static void zuf_fs_keys(struct file_system_type *t, bool reg)
+{
+	struct lock_class_key *keys[] = {
+		&t->s_lock_key, &t->s_umount_key, &t->s_vfs_rename_key,
+		&t->i_lock_key, &t->i_mutex_key, &t->invalidate_lock_key,
+		&t->i_mutex_dir_key,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (reg)
+			lockdep_register_key(keys[i]);
+		else
+			lockdep_unregister_key(keys[i]);
+	}
+	for (i = 0; i < SB_FREEZE_LEVELS; i++) {
+		if (reg)
+			lockdep_register_key(&t->s_writers_key[i]);
+		else
+			lockdep_unregister_key(&t->s_writers_key[i]);
+	}
+}
+
 int zuf_register_fs(struct zuf_root *zr, struct zufs_ioc_register_fs *r)
 {
 	struct zuf_fs_type *zft;
@@ -690,8 +718,10 @@ int zuf_register_fs(struct zuf_root *zr, struct zufs_ioc_register_fs *r)
 	zft->vfs.kill_sb = zuf_kill_sb;
 	if (!(r->flags & ZUFS_REGFS_NODEV))
 		zft->vfs.fs_flags = FS_REQUIRES_DEV;
+	zuf_fs_keys(&zft->vfs, true);
 	ret = register_filesystem(&zft->vfs);
 	if (ret) {
+		zuf_fs_keys(&zft->vfs, false);
 		kfree(zft);
 		goto out;
 	}
@@ -711,6 +741,7 @@ void zuf_unregister_all_fs(void)
 	list_for_each_entry_safe(zft, n, &zuf_fs_types, list) {
 		unregister_filesystem(&zft->vfs);
 		list_del(&zft->list);
+		zuf_fs_keys(&zft->vfs, false);
 		kfree(zft);
 	}
 	mutex_unlock(&zuf_fs_lock);

@@ -85,6 +85,10 @@ struct zuf_root {
 	wait_queue_head_t server_wq;	/* a server, a free channel, a reattach */
 	atomic_t nwaiting;		/* calls waiting for a server */
 	wait_queue_head_t poll_wq;	/* control fd pollers (zusd.socket) */
+	/* a hung server: see zuf_mark_stalled() */
+	bool stalled;
+	u64 stall_gen;
+	u64 stall_progress;
 	struct work_struct reattach_work;
 };
 
@@ -127,6 +131,7 @@ struct zuf_call {
 	int (*parse)(struct zuf_call *call, const void *buf);
 	void *priv;
 	void *window;			/* the channel's, while it is held */
+	unsigned long deadline;		/* jiffies: the call gives up */
 	unsigned int flags;
 };
 
