@@ -20,6 +20,8 @@
 #                                          modules.builtin: run-vm.sh binds it
 #                                          into the guest's /lib/modules)
 #   release, source-version, fragment, build.log, build-seconds, .complete
+# The release is 6.1.<y>-zufs-debug-<the same 12 hex>: zuf.ko's vermagic
+# ties it to one cache entry.
 # Built once (~30 min with 2 jobs); rebuilt only when the source package
 # version or the fragment changes.  A dir without .complete is a failed or
 # interrupted build and is started over.  Concurrent callers wait on a lock.
@@ -136,13 +138,17 @@ build_kernel() {
 	fi
 	say "config: every line of $(basename "$fragment") holds ($(grep -c '=y$' "$tree/.config") options =y)"
 
-	say "make -j$jobs (nice -n 19)"
-	if ! nice -n 19 make -C "$tree" -j"$jobs" >>"$log" 2>&1; then
+	# The release names the cache key too (6.1.y-zufs-debug-<hash>): a zuf.ko
+	# built against another build of the fragment has another vermagic, and
+	# insmod refuses it instead of loading it with the wrong struct layouts.
+	say "make -j$jobs LOCALVERSION=-$hash (nice -n 19)"
+	if ! nice -n 19 make -C "$tree" -j"$jobs" LOCALVERSION="-$hash" >>"$log" 2>&1; then
 		grep -E 'error|Error' "$log" | tail -n 20 >&2 || :
 		tail -n 20 "$log" >&2
 		die "kernel build failed (full log: $log)"
 	fi
-	rel=$(make -s -C "$tree" kernelrelease)
+	rel=$(cat "$tree/include/config/kernel.release")
+	[[ $rel == *"-zufs-debug-$hash" ]] || die "unexpected release '$rel' (CONFIG_LOCALVERSION + -$hash)"
 	nice -n 19 make -C "$tree" modules_install INSTALL_MOD_PATH="$dir/modules" >>"$log" 2>&1 ||
 		{ tail -n 20 "$log" >&2; die "modules_install failed"; }
 	# The guest sees the staged dir, not the tree: no dangling build/source links.
