@@ -32,7 +32,13 @@ seeds=${FZ_seeds:-$VM_SRCDIR/tests/vm/fuzz-seeds.txt}
 replay=${FZ_replay:-20}
 slack=${FZ_slack:-5}
 T=5 RT=5		# zuf.ko timeout= and restart_timeout=
-hang_ms=$(((T + RT + slack) * 1000))
+# What zuf.ko promises: one server command waits at most restart_timeout +
+# timeout while the server makes no progress (kmod/channel.c: one deadline
+# per call, resends included), and once a call gave up on a hung server the
+# next ones fail at once.  A system call sends a few commands (lookup, then
+# create, then the write...), each of which may meet a server that died and
+# came back: the watchdog allows three.
+hang_ms=$(((3 * (T + RT) + slack) * 1000))
 : > "$VM_RESULTS/summary.txt"
 sup=
 
