@@ -12,6 +12,12 @@
 # Everything here works the same with or without systemd as PID 1.
 
 VM_RESULTS=${VM_RESULTS:-/results}
+# Kernel log lines a script's own dmesg check must not count as reports: the
+# debug kernel's (tests/vm/debug-kernel.sh) boot banners that say "lockdep"
+# or "kmemleak", and the command line (kmemleak=on). Use it as
+#   grep -avE "$VM_KLOG_BENIGN" dmesg.txt | grep -E 'WARNING:|...'
+# shellcheck disable=SC2034  # used by the scripts that source this
+VM_KLOG_BENIGN='rcu:[[:space:]]+RCU lockdep checking is enabled|kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread started|[Cc]ommand line: '
 
 vm_log() { echo "[vm $(cut -d' ' -f1 /proc/uptime)] $*"; }
 vm_die() { echo "[vm] FATAL: $*" >&2; exit 1; }

@@ -165,6 +165,11 @@ fi
 slab_before=$(slab_objs)
 aliased=0
 [[ -L /sys/kernel/slab/zuf_inode_cache ]] && aliased=1
+# KASAN (the debug kernel) keeps freed objects in its quarantine, where
+# /proc/slabinfo still counts them; rmmod's kmem_cache_destroy drains it and
+# reports real leftovers ("Objects remaining"), which fails the log scan.
+kasan=0
+dmesg | grep -q 'KernelAddressSanitizer initialized' && kasan=1
 
 if [[ -f $seeds ]]; then
 	while read -r s _; do
@@ -177,6 +182,8 @@ session "seed-$seed" "$seed" "$secs"
 slab_after=$(slab_objs)
 if ((aliased)); then
 	vm_skip "zuf_inode_cache objects (merged with another cache: boot with slub_debug)"
+elif ((kasan)); then
+	vm_skip "zuf_inode_cache objects ($slab_before, $slab_after: KASAN's quarantine; rmmod checks instead)"
 else
 	vm_check "zuf_inode_cache objects: before $slab_before, after $slab_after" \
 		test "$slab_before" = "$slab_after"
@@ -196,6 +203,6 @@ fi
 vm_check "umount zuf-root" umount /sys/fs/zuf
 vm_check "rmmod zuf" rmmod zuf
 dmesg > "$VM_RESULTS/dmesg.txt"
-vm_check "dmesg: no kernel report" sh -c "! grep -E 'WARNING:|BUG:|Oops|general protection|lockdep|KASAN|UBSAN|KFENCE|blocked for more than|soft lockup|rcu.*stall|kmemleak' '$VM_RESULTS/dmesg.txt'"
+vm_check "dmesg: no kernel report" sh -c "! grep -avE '$VM_KLOG_BENIGN' '$VM_RESULTS/dmesg.txt' | grep -E 'WARNING:|BUG:|Oops|general protection|lockdep|KASAN|UBSAN|KFENCE|blocked for more than|soft lockup|rcu.*stall|kmemleak'"
 note "zuf log lines: $(grep -c 'zuf:' "$VM_RESULTS/dmesg.txt") (bad server reply: $(grep -c 'bad server reply' "$VM_RESULTS/dmesg.txt"))"
 vm_summary
