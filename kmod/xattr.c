@@ -81,7 +81,7 @@ static int zuf_xattr_get(const struct xattr_handler *handler,
 		size = ZUFS_PAYLOAD_MAX;
 	ret = zuf_xattr_call(inode, ZUFS_OP_GETXATTR, full, NULL,
 			     size ? value : NULL, size, 0, &len);
-	return ret ? ret : len;
+	return ret ? ret : (int)len;
 }
 
 static int zuf_xattr_set(const struct xattr_handler *handler,
@@ -153,7 +153,7 @@ ssize_t zuf_listxattr(struct dentry *dentry, char *buf, size_t size)
 	else if (size)
 		memcpy(buf, list, n);
 	kvfree(list);
-	return ret ? ret : n;
+	return ret ? (ssize_t)ret : (ssize_t)n;
 }
 
 /* security.NAME of a new inode, from security_inode_init_security(). */

@@ -9,7 +9,7 @@ EXTRA_DIST += tests/vm/debug.mk tests/vm/debug-kernel.sh tests/vm/debug-kernel.c
 
 # Every zuf VM test of check-vm but the appliance (systemd as PID 1: the
 # debug kernel has no cgroups).
-VM_DEBUG_TESTS = tests/vm/test_zuf_smoke.sh tests/vm/test_zuf_pmfs2.sh \
+VM_DEBUG_TESTS = tests/vm/test_zuf_smoke.sh tests/vm/test_zuf_hostile.sh tests/vm/test_zuf_pmfs2.sh \
 	tests/vm/test_zuf_tier.sh tests/vm/test_zuf_fuzz.sh
 # zuf.ko built against the debug kernel's tree (copies of kmod/ sources)
 VM_DEBUG_KMOD_DIR = $(abs_top_builddir)/tests/vm/debug-kmod
