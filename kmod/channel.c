@@ -188,8 +188,8 @@ static u64 zuf_chans_progress(struct zuf_root *zr)
 /*
  * A call gave up on an attached server (no reply, or no free channel, for a
  * whole timeout): until the server completes a command again or a new one
- * attaches, later calls fail at once instead of each waiting out its own
- * timeout, so a system call of many commands is not blocked many times
+ * attaches, later calls that find no free channel fail at once instead of
+ * each waiting out its own timeout, so a system call of many commands is not blocked many times
  * over by a hung server.  (With no server at all, calls keep waiting for
  * one: a restart is an event to wait for, not an error.)
  */
@@ -233,8 +233,6 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 	u64 progress;
 	long ret;
 
-	if (READ_ONCE(zr->nservers) && zuf_stalled(zr))
-		return ERR_PTR(-EIO);
 	if (call->sbi && !(call->flags & ZUF_CALL_REATTACH) &&
 	    unlikely(!zuf_sb_attached(zr, call->sbi))) {
 		if (call->flags & ZUF_CALL_NOWAIT_SRV)
@@ -259,6 +257,9 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 	c = zuf_chan_scan(zr, mount);
 	if (likely(c))
 		return c;
+	/* every channel busy with a server that stopped answering */
+	if (READ_ONCE(zr->nservers) && zuf_stalled(zr))
+		return ERR_PTR(-EIO);
 
 	if (!READ_ONCE(zr->nservers) && (call->flags & ZUF_CALL_NOWAIT_SRV))
 		return ERR_PTR(-EIO);
