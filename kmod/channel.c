@@ -240,8 +240,9 @@ static struct zuf_chan *zuf_chan_get(struct zuf_root *zr,
 		/* demand for a server: the control fd polls readable */
 		atomic_inc(&zr->nwaiting);
 		wake_up_interruptible(&zr->poll_wq);
-		ret = zuf_left(call->deadline);
-		if (ret)
+		ret = min_t(long, zuf_left(call->deadline),
+			    (long)zuf_restart_s * HZ);
+		if (ret > 0)
 			ret = wait_event_killable_timeout(zr->server_wq,
 						zuf_sb_attached(zr, call->sbi),
 						ret);
