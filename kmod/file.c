@@ -149,6 +149,8 @@ struct zuf_ge_ctx {
 	/* out: the extent at pos, if usable (pmem: with a use counted) */
 	struct zufs_extent first;
 	bool got, held;
+	/* the reply's extents, copied before they are checked (heap: 768 B) */
+	struct zufs_extent *snap;
 };
 
 /* Check the extents of a GET_EXTENTS reply in place and cache them. */
@@ -160,7 +162,7 @@ static int zuf_ge_parse(struct zuf_call *call, const void *buf)
 	struct zuf_inode_info *zi = ZUF_I(inode);
 	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
 	struct zuf_pmem *pm = sbi->pmem;
-	struct zufs_extent got[ZUFS_MAX_EXTENTS];
+	struct zufs_extent *got = ctx->snap;
 	u32 n = READ_ONCE(ge->n), i, k, keep;
 	u64 prev_end = 0, lo, hi;
 	bool mapped_ok = (sbi->features & ZUFS_FEATURE_EXT_MAPPED) &&
@@ -263,6 +265,9 @@ static int zuf_get_extents(struct inode *inode, u64 pos, u64 len, u32 flags,
 
 	BUILD_BUG_ON(sizeof(ge) != offsetof(struct zufs_get_extents, ext));
 	memset(ctx, 0, sizeof(*ctx));
+	ctx->snap = kmalloc_array(ZUFS_MAX_EXTENTS, sizeof(*ctx->snap), GFP_NOFS);
+	if (!ctx->snap)
+		return -ENOMEM;
 	ctx->inode = inode;
 	ctx->pos = pos;
 	ctx->flags = flags;
@@ -285,6 +290,8 @@ static int zuf_get_extents(struct inode *inode, u64 pos, u64 len, u32 flags,
 	call.parse = zuf_ge_parse;
 	call.priv = ctx;
 	ret = zuf_dispatch(&call);
+	kfree(ctx->snap);
+	ctx->snap = NULL;
 	if (ret && ctx->held) {
 		/* parsed, then failed after all */
 		zuf_ext_put(zi);

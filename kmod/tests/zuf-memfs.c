@@ -22,6 +22,7 @@
  *   statfs-hang  the first STATFS sleeps 30 s
  *   evict-hang   the first EVICT sleeps 20 s
  *   readdir-endless  a directory named endless* lists new entries for ever
+ *   slow     every READ takes 1.5 s (the server is busy, not hung)
  *
  * Build: gcc -O2 -g -pthread -I include kmod/tests/zuf-memfs.c
  *        zusd/zuf_transport.c -o zuf-memfs
@@ -785,6 +786,8 @@ static ssize_t mf_read(struct zus_sb *sb, uint64_t ino, void *buf,
 	pthread_mutex_unlock(&m->lock);
 	if (ret > 0 && evil && !strcmp(evil, "window"))
 		evil_window(buf, (size_t)ret, true);
+	if (evil && !strcmp(evil, "slow"))
+		nanosleep(&(struct timespec){ 1, 500000000 }, NULL);
 	return ret;
 }
 

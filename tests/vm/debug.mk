@@ -31,6 +31,19 @@ check-vm-debug: $(VM_CHECK_DEPS)
 	export VM_APPEND VM_DEBUG_KERNEL ZUF_KO VM_TIMEOUT; \
 	$(vm_run_list)
 
+# The hostile-server fuzzer alone on the debug kernel, for FUZZ_SECONDS
+# (fuzz.mk: 900 unless given) after the regression seeds:
+#   make check-vm-fuzz-debug FUZZ_SECONDS=900 FUZZ_SEED=N
+check-vm-fuzz-debug: $(VM_CHECK_DEPS)
+	@'$(abs_top_srcdir)'/tests/vm/debug-kernel.sh >/dev/null
+	@'$(abs_top_srcdir)'/tests/vm/debug-kernel.sh --kmod '$(VM_DEBUG_KMOD_DIR)' \
+		--srcdir '$(abs_top_srcdir)' >/dev/null
+	VM_APPEND='$(VM_DEBUG_KERNEL_APPEND)' VM_DEBUG_KERNEL=1 \
+	ZUF_KO='$(VM_DEBUG_KMOD_DIR)/zuf.ko' \
+	VM_TIMEOUT=$${VM_TIMEOUT:-$$(($(FUZZ_SECONDS) + $(VM_DEBUG_TIMEOUT)))} \
+	FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_SEED='$(FUZZ_SEED)' $(VM_ENV) \
+	'$(abs_top_srcdir)'/tests/vm/test_zuf_fuzz.sh
+
 # Only the kernel (and zuf.ko for it), e.g. before taking the VM lock.
 debug-kernel:
 	'$(abs_top_srcdir)'/tests/vm/debug-kernel.sh
@@ -40,4 +53,4 @@ debug-kernel:
 clean-vm-debug:
 	rm -rf '$(VM_DEBUG_KMOD_DIR)'
 
-.PHONY: check-vm-debug debug-kernel clean-vm-debug
+.PHONY: check-vm-debug check-vm-fuzz-debug debug-kernel clean-vm-debug

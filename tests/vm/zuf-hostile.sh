@@ -17,8 +17,10 @@
 #   - an endless readdir read by overlayfs (an in-kernel reader that never
 #     fills) ends at SIGKILL
 #   - a hung EVICT: memory reclaim (drop_caches) does not wait for it
+#   - a busy server (slow calls queued on every channel for longer than the
+#     timeout, while it keeps answering) fails no call
 # Arguments: the sections to run (default: all): races window xattr dupino
-# pmem statfs readdir evict.
+# pmem statfs readdir evict slow.
 set -uo pipefail
 . "${VM_LIB:-$(dirname "$0")/guest-lib.sh}"
 # shellcheck source=tests/vm/zuf-lib.sh disable=SC1091
@@ -205,7 +207,31 @@ t_evict() {
 	memfs_stop
 }
 
-for t in ${@:-races window xattr dupino pmem statfs readdir evict}; do
+# ---- a busy server -------------------------------------------------------------
+t_slow() {
+	local n=30 i pids=() bad=0 t0 ms
+	vm_check "server (evil: slow)" memfs_start --evil slow
+	vm_check "mount zuftmem" mount -t zuftmem none "$m"
+	for i in $(seq "$n"); do echo "data $i" > "$m/s$i"; done
+	# 30 reads of 1.5 s each on $(nproc) channels: the last ones wait for a
+	# free channel well past the timeout (8 s) while the server answers
+	t0=$(date +%s%N)
+	for i in $(seq "$n"); do
+		grep -qx "data $i" "$m/s$i" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || bad=$((bad + 1)); done
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	vm_log "$n slow reads at once: ${ms} ms, $bad failed"
+	vm_check "slow reads queued past the timeout (${ms} ms > 8000 ms)" \
+		test "$ms" -gt 8000
+	vm_check "a busy server fails no call waiting for a free channel ($bad of $n failed)" \
+		test "$bad" -eq 0
+	vm_check "umount zuftmem" umount "$m"
+	memfs_stop
+}
+
+for t in ${@:-races window xattr dupino pmem statfs readdir evict slow}; do
 	"t_$t"
 done
 
