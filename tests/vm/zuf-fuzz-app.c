@@ -218,6 +218,23 @@ static int rw_open(const char *p, int flags)
 
 #define CHK(x)	((x) < 0 ? -errno : 0)
 
+/* Open p to read and q to write (splice, sendfile): 0 or -errno. */
+static int open_pair(const char *p, const char *q, int *fd, int *fd2)
+{
+	int ret;
+
+	*fd = rw_open(p, O_RDONLY);
+	if (*fd < 0)
+		return -errno;
+	*fd2 = rw_open(q, O_WRONLY | O_CREAT);
+	if (*fd2 < 0) {
+		ret = -errno;
+		close(*fd);
+		return ret;
+	}
+	return 0;
+}
+
 static int do_mmap(const char *p)
 {
 	int fd = rw_open(p, O_RDWR | O_CREAT), ret = 0;
@@ -429,15 +446,9 @@ static int do_op(int op, int self)
 		int pp[2];
 		ssize_t n;
 
-		fd = rw_open(p, O_RDONLY);
-		if (fd < 0)
-			return -errno;
-		fd2 = rw_open(q, O_WRONLY | O_CREAT);
-		if (fd2 < 0) {
-			ret = -errno;
-			close(fd);
+		ret = open_pair(p, q, &fd, &fd2);
+		if (ret)
 			return ret;
-		}
 		if (pipe2(pp, O_CLOEXEC) < 0) {
 			ret = -errno;
 		} else {
@@ -454,15 +465,9 @@ static int do_op(int op, int self)
 		return ret;
 	}
 	case A_SENDFILE:
-		fd = rw_open(p, O_RDONLY);
-		if (fd < 0)
-			return -errno;
-		fd2 = rw_open(q, O_WRONLY | O_CREAT);
-		if (fd2 < 0) {
-			ret = -errno;
-			close(fd);
+		ret = open_pair(p, q, &fd, &fd2);
+		if (ret)
 			return ret;
-		}
 		off = (off_t)rnd(65536);
 		ret = CHK(sendfile(fd2, fd, &off, 1 + rnd(IOMAX)));
 		close(fd);

@@ -1871,6 +1871,18 @@ static const int errs_invalid[] = {
 	INT_MIN, 1, 2, 0x7fffffff,
 };
 
+/* The generic mutations: kind i when x (0..99) < below, first match. */
+static const struct {
+	uint8_t below;
+	int kind;
+} mk_odds[] = {
+	{ 8, MK_ERR_VALID }, { 14, MK_ERR_INVALID }, { 19, MK_OUTLEN_SHORT },
+	{ 22, MK_OUTLEN_HUGE }, { 25, MK_SEQ }, { 27, MK_OP },
+	{ 31, MK_FAKE_SUCCESS }, { 33, MK_GARBAGE }, { 35, MK_DROP },
+	{ 39, MK_SLOW }, { 40, MK_LATE },
+};
+#define NODDS	(sizeof(mk_odds) / sizeof(mk_odds[0]))
+
 /* Make the reply wrong; returns the kind (or -1: left alone). */
 static int mutate_reply(struct chan *c, struct rep *rp, uint32_t op,
 			struct fz_inst *fi)
@@ -1881,28 +1893,12 @@ static int mutate_reply(struct chan *c, struct rep *rp, uint32_t op,
 	for (int tries = 0; tries < 8; tries++) {
 		uint64_t x = rnd(&c->rng, 100);
 
-		if (x < 8)
-			kind = MK_ERR_VALID;
-		else if (x < 14)
-			kind = MK_ERR_INVALID;
-		else if (x < 19)
-			kind = MK_OUTLEN_SHORT;
-		else if (x < 22)
-			kind = MK_OUTLEN_HUGE;
-		else if (x < 25)
-			kind = MK_SEQ;
-		else if (x < 27)
-			kind = MK_OP;
-		else if (x < 31)
-			kind = MK_FAKE_SUCCESS;
-		else if (x < 33)
-			kind = MK_GARBAGE;
-		else if (x < 35)
-			kind = MK_DROP;
-		else if (x < 39)
-			kind = MK_SLOW;
-		else if (x < 40)
-			kind = MK_LATE;
+		unsigned int w = 0;
+
+		while (w < NODDS && x >= mk_odds[w].below)
+			w++;
+		if (w < NODDS)
+			kind = mk_odds[w].kind;
 		else if (x < 70)
 			kind = MK_ATTR_INO + (int)rnd(&c->rng, 6);
 		else
