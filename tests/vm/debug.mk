@@ -20,11 +20,15 @@ VM_DEBUG_KERNEL_APPEND = $(VM_DEBUG_APPEND) kasan.fault=report kmemleak=on
 # KASAN + lockdep under TCG: several times slower than Debian's kernel.
 VM_DEBUG_TIMEOUT = 3600
 
-# The kernel (built once, ~30 min), zuf.ko for it, then the tests.
-check-vm-debug: $(VM_CHECK_DEPS)
-	@'$(abs_top_srcdir)'/tests/vm/debug-kernel.sh >/dev/null
-	@'$(abs_top_srcdir)'/tests/vm/debug-kernel.sh --kmod '$(VM_DEBUG_KMOD_DIR)' \
+# The kernel (built once, ~30 min) and zuf.ko for it, quietly: what the
+# debug lane's targets do first.
+vm_debug_build = '$(abs_top_srcdir)'/tests/vm/debug-kernel.sh >/dev/null && \
+	'$(abs_top_srcdir)'/tests/vm/debug-kernel.sh --kmod '$(VM_DEBUG_KMOD_DIR)' \
 		--srcdir '$(abs_top_srcdir)' >/dev/null
+
+# The kernel, zuf.ko for it, then the tests.
+check-vm-debug: $(VM_CHECK_DEPS)
+	@$(vm_debug_build)
 	@list='$(VM_DEBUG_TESTS)'; VM_APPEND='$(VM_DEBUG_KERNEL_APPEND)'; \
 	VM_DEBUG_KERNEL=1; ZUF_KO='$(VM_DEBUG_KMOD_DIR)/zuf.ko'; \
 	VM_TIMEOUT=$${VM_TIMEOUT:-$(VM_DEBUG_TIMEOUT)}; \
@@ -35,9 +39,7 @@ check-vm-debug: $(VM_CHECK_DEPS)
 # (fuzz.mk: 900 unless given) after the regression seeds:
 #   make check-vm-fuzz-debug FUZZ_SECONDS=900 FUZZ_SEED=N
 check-vm-fuzz-debug: $(VM_CHECK_DEPS)
-	@'$(abs_top_srcdir)'/tests/vm/debug-kernel.sh >/dev/null
-	@'$(abs_top_srcdir)'/tests/vm/debug-kernel.sh --kmod '$(VM_DEBUG_KMOD_DIR)' \
-		--srcdir '$(abs_top_srcdir)' >/dev/null
+	@$(vm_debug_build)
 	VM_APPEND='$(VM_DEBUG_KERNEL_APPEND)' VM_DEBUG_KERNEL=1 \
 	ZUF_KO='$(VM_DEBUG_KMOD_DIR)/zuf.ko' \
 	VM_TIMEOUT=$${VM_TIMEOUT:-$$(($(FUZZ_SECONDS) + $(VM_DEBUG_TIMEOUT)))} \
