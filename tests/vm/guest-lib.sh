@@ -79,6 +79,23 @@ vm_pmem_setup() {
 	echo "$dev"
 }
 
+# vm_virtio_pmem_setup: the same for run-vm.sh's --virtio-pmem device (an
+# asynchronous region: no MAP_SYNC); prints its block device.
+vm_virtio_pmem_setup() {
+	local r ns='' i
+	vm_modprobe virtio_pmem nd_pmem >&2 || return 1
+	for ((i = 0; i < 100; i++)); do
+		for r in /sys/bus/nd/devices/region*; do
+			[[ $(readlink -f "$r") == */virtio* ]] || continue
+			ns=namespace${r##*/region}.0
+		done
+		[[ -z $ns ]] || break
+		sleep 0.1
+	done
+	[[ -n $ns ]] || { echo "[vm] no virtio-pmem region (run-vm.sh --virtio-pmem?)" >&2; return 1; }
+	vm_pmem_setup "$ns"
+}
+
 # vm_nvme_dev [SERIAL]: load nvme and print the namespace block device of the
 # controller with that serial (run-vm.sh uses serial zufs0): /dev/nvme0n1.
 vm_nvme_dev() {

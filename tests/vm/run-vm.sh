@@ -41,6 +41,9 @@ options:
   --cpu MODEL        qemu -cpu (default max: clwb/clflushopt available)
   --pmem-size SIZE   emulated NVDIMM size (default 1G)
   --nvme-size SIZE   NVMe disk size (default 2G; sparse file)
+  --virtio-pmem SIZE also a virtio-pmem device of SIZE (an asynchronous DAX
+                     device: its region's namespace in the guest, after
+                     modprobe virtio_pmem, is vm_virtio_pmem_setup's)
   --kernel VER       guest kernel version (default: newest /boot/vmlinuz-* with modules)
   --kernel-image FILE  boot FILE (a bzImage) instead of /boot/vmlinuz-VER; its
                      release comes from its header
@@ -74,7 +77,7 @@ die() { echo "run-vm: error: $*" >&2; exit 125; }
 info() { echo "run-vm: $*"; }
 
 mode=script unit='' shell=0 systemd=0 verbose=0 keep=0
-timeout=${VM_TIMEOUT:-900} mem=2G maxmem=8G smp=2 cpu=max pmem_size=1G nvme_size=2G
+timeout=${VM_TIMEOUT:-900} mem=2G maxmem=8G smp=2 cpu=max pmem_size=1G nvme_size=2G vpmem_size=''
 kver='' append='' name='' workdir=${VM_WORKDIR:-} rundir_file=''
 masks=() hostdirs=()
 setup='' pmem_image='' nvme_image=''
@@ -97,6 +100,7 @@ while (($#)); do
 	--cpu) cpu=${2:?}; shift ;;
 	--pmem-size) pmem_size=${2:?}; shift ;;
 	--nvme-size) nvme_size=${2:?}; shift ;;
+	--virtio-pmem) vpmem_size=${2:?--virtio-pmem needs a size}; shift ;;
 	--kernel) kver=${2:?}; shift ;;
 	--kernel-image) kernel_image=${2:?--kernel-image needs a file}; shift ;;
 	--modules-dir) modules_dir=${2:?--modules-dir needs a directory}; shift ;;
@@ -241,6 +245,8 @@ console=$rundir/console.log
 ln -sfn "$(basename "$rundir")" "$workdir/runs/last-$name"
 pmem=$rundir/pmem.img
 nvme=$rundir/nvme.img
+vpmem=$rundir/virtio-pmem.img
+[[ -z $vpmem_size ]] || truncate -s "$vpmem_size" "$vpmem"
 # --pmem-image/--nvme-image: a caller's file, created if missing, kept after
 # the run (its size wins over --pmem-size/--nvme-size when it exists).
 image_size() { stat -c %s "$1"; }
@@ -271,6 +277,7 @@ cleanup() {
 	if ((!keep)); then
 		[[ -n $pmem_image ]] || rm -f "$pmem"
 		[[ -n $nvme_image ]] || rm -f "$nvme"
+		rm -f "$vpmem"
 	fi
 	return $st
 }
@@ -336,7 +343,7 @@ done
 cmdline="console=ttyS0,115200 panic=-1 zufs.mode=$mode ${VM_APPEND:-} $append"
 qemu=("$QEMU"
 	-accel tcg,thread=multi -smp "$smp" -cpu "$cpu"
-	-machine pc,nvdimm=on -m "$mem,slots=2,maxmem=$maxmem"
+	-machine pc,nvdimm=on -m "$mem,slots=4,maxmem=$maxmem"
 	-object "memory-backend-file,id=m1,share=on,mem-path=$pmem,size=$pmem_size"
 	-device nvdimm,memdev=m1
 	-drive "file=$nvme,if=none,id=n1,format=raw"
@@ -345,6 +352,10 @@ qemu=("$QEMU"
 	-virtfs "local,path=$results,mount_tag=results,security_model=none,multidevs=remap"
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 	-nodefaults -nographic -no-reboot -nic none
+)
+[[ -z $vpmem_size ]] || qemu+=(
+	-object "memory-backend-file,id=m2,share=on,mem-path=$vpmem,size=$vpmem_size"
+	-device virtio-pmem-pci,memdev=m2,id=vpmem0
 )
 if ((shell)); then
 	qemu+=(-chardev "stdio,id=con,mux=on,signal=off,logfile=$console"

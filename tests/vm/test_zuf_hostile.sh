@@ -11,5 +11,12 @@ vm_need_built kmod/zuf.ko kmod/tests/zuf-memfs tests/vm/zuf-probe
 
 rc=0
 vm_run_report --label test_zuf_hostile zuf-hostile --timeout "${VM_TIMEOUT:-600}" \
-	"$@" "$here/zuf-hostile.sh" ${ZUF_HOSTILE_TESTS:+-- $ZUF_HOSTILE_TESTS} || rc=$?
+	--virtio-pmem 512M "$@" "$here/zuf-hostile.sh" ${ZUF_HOSTILE_TESTS:+-- $ZUF_HOSTILE_TESTS} || rc=$?
+# Labels of new inodes need an LSM that sets them: Debian's kernel has none
+# active without a loaded policy, the debug kernel has Smack (off unless
+# booted with lsm=smack): one more boot for that section alone.
+if [[ ${VM_DEBUG_KERNEL:-0} != 0 && -z ${ZUF_HOSTILE_TESTS:-} ]]; then
+	vm_run_report --label test_zuf_hostile_lsm zuf-hostile-lsm --timeout "${VM_TIMEOUT:-600}" \
+		--append lsm=smack "$@" "$here/zuf-hostile.sh" -- lsm || rc=$?
+fi
 exit "$rc"

@@ -19,8 +19,12 @@
 #   - a hung EVICT: memory reclaim (drop_caches) does not wait for it
 #   - a busy server (slow calls queued on every channel for longer than the
 #     timeout, while it keeps answering) fails no call
-# Arguments: the sections to run (default: all): races window xattr dupino
-# pmem statfs readdir evict slow.
+#   - MAP_SYNC only on a synchronous DAX device (refused on virtio-pmem, as
+#     ext4 refuses it there; run-vm.sh --virtio-pmem)
+#   - lsm (not in the default list; needs a kernel booted with lsm=smack):
+#     a new inode gets the creator's Smack label as security.SMACK64
+# Arguments: the sections to run (default: all but lsm): races window xattr
+# dupino pmem statfs readdir evict slow mapsync lsm.
 set -uo pipefail
 . "${VM_LIB:-$(dirname "$0")/guest-lib.sh}"
 # shellcheck source=tests/vm/zuf-lib.sh disable=SC1091
@@ -231,7 +235,56 @@ t_slow() {
 	memfs_stop
 }
 
-for t in ${@:-races window xattr dupino pmem statfs readdir evict slow}; do
+# ---- MAP_SYNC ---------------------------------------------------------------
+t_mapsync() {
+	local pmem vpmem
+	vm_check "server" memfs_start
+	pmem=$(vm_pmem_setup namespace0.0) || vm_die "no pmem"
+	vm_check "mount zuftpm on the NVDIMM" mount -t zuftpm "$pmem" "$p"
+	vm_check "MAP_SYNC on a synchronous DAX device (NVDIMM) is accepted" \
+		"$PROBE" mapsync "$p/sync" yes
+	vm_check "umount zuftpm" umount "$p"
+	vpmem=$(vm_virtio_pmem_setup) || vm_die "no virtio-pmem device"
+	vm_check "ext4 -o dax on virtio-pmem refuses MAP_SYNC (the control)" sh -c \
+		"mkfs.ext4 -q -F -b 4096 '$vpmem' && mount -o dax '$vpmem' '$p' &&
+		 '$PROBE' mapsync '$p/sync' no; rc=\$?; umount '$p'; exit \$rc"
+	vm_check "mount zuftpm on virtio-pmem" mount -t zuftpm "$vpmem" "$p"
+	vm_check "MAP_SYNC on an asynchronous DAX device (virtio-pmem) fails with EOPNOTSUPP" \
+		"$PROBE" mapsync "$p/sync" no
+	vm_check "umount zuftpm" umount "$p"
+	memfs_stop
+}
+
+# ---- an LSM that labels new inodes ------------------------------------------
+t_lsm() {
+	local lsms label=zufs-lbl
+	mountpoint -q /sys/kernel/security || mount -t securityfs none /sys/kernel/security
+	lsms=$(cat /sys/kernel/security/lsm 2>/dev/null)
+	if [[ ,$lsms, != *,smack,* ]]; then
+		vm_skip "new inodes get their Smack label (active LSMs: ${lsms:-?}; boot a kernel with Smack with lsm=smack)"
+		return
+	fi
+	vm_check "server" memfs_start
+	vm_check "mount zuftmem" mount -t zuftmem none "$m"
+	# a shell that takes a label of its own (root has CAP_MAC_ADMIN), then
+	# creates a file and a directory: each must carry it as security.SMACK64
+	vm_check "tmpfs labels a new file (the control)" sh -c \
+		"echo -n $label > /proc/self/attr/current && : > /run/zuf-lbl &&
+		 '$PROBE' listxattr /run/zuf-lbl | grep -qx security.SMACK64"
+	vm_check "create as label $label" sh -c \
+		"echo -n $label > /proc/self/attr/current && : > '$m/lbl' && mkdir '$m/lbld'"
+	vm_check "a new file carries the creator's label (security.SMACK64 from security_inode_init_security)" \
+		sh -c "'$PROBE' listxattr '$m/lbl' | grep -qx security.SMACK64"
+	vm_check "a new directory carries it too" \
+		sh -c "'$PROBE' listxattr '$m/lbld' | grep -qx security.SMACK64"
+	echo 2 > /proc/sys/vm/drop_caches
+	vm_check "the label read back from the server after eviction is $label" \
+		test "$(getfattr --only-values -n security.SMACK64 "$m/lbl" 2>&1)" = "$label"
+	vm_check "umount zuftmem" umount "$m"
+	memfs_stop
+}
+
+for t in ${@:-races window xattr dupino pmem statfs readdir evict slow mapsync}; do
 	"t_$t"
 done
 

@@ -19,6 +19,10 @@
  *                             file's DAX mapping is pinned by vmsplice
  *   listxattr FILE            the names listxattr(2) returns, one a line,
  *                             and the size query must agree with them
+ *   mapsync FILE yes|no       mmap(MAP_SYNC) of FILE must succeed (yes: a
+ *                             synchronous DAX device) or fail with
+ *                             EOPNOTSUPP (no: virtio-pmem needs a flush
+ *                             that a store through the mapping never asks)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -374,6 +378,45 @@ static int list_xattrs(const char *path)
 	return 0;
 }
 
+/* ---- MAP_SYNC ------------------------------------------------------------ */
+
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
+
+static int map_sync(const char *path, const char *want)
+{
+	bool yes = !strcmp(want, "yes");
+	void *map;
+	int fd;
+
+	if (!yes && strcmp(want, "no")) {
+		errno = EINVAL;
+		return setup_err("mapsync: want yes or no");
+	}
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	if (fd < 0 || ftruncate(fd, PG))
+		return setup_err(path);
+	map = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+		   MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
+	if (map != MAP_FAILED) {
+		memset(map, 'S', PG);	/* a store the device must make durable */
+		munmap(map, PG);
+		close(fd);
+		return yes ? 0 : fail("MAP_SYNC accepted on an asynchronous DAX device");
+	}
+	if (yes)
+		return fail("MAP_SYNC refused on a synchronous DAX device: %s",
+			    strerror(errno));
+	if (errno != EOPNOTSUPP)
+		return fail("MAP_SYNC: %s, expected EOPNOTSUPP", strerror(errno));
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -392,8 +435,10 @@ int main(int argc, char **argv)
 		return vmsplice_trunc(argv[2]);
 	if (!strcmp(cmd, "listxattr") && argc == 3)
 		return list_xattrs(argv[2]);
+	if (!strcmp(cmd, "mapsync") && argc == 4)
+		return map_sync(argv[2], argv[3]);
 	fprintf(stderr, "usage: zuf-probe window-read FILE | window-write FILE ROFILE |\n"
 		"  initchan-race N | handshake-race N | append-race FILE N |\n"
-		"  vmsplice-trunc FILE | listxattr FILE\n");
+		"  vmsplice-trunc FILE | listxattr FILE | mapsync FILE yes|no\n");
 	return 2;
 }
