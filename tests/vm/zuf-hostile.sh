@@ -205,8 +205,9 @@ t_evict() {
 	echo 2 > /proc/sys/vm/drop_caches
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	vm_log "rm of 20 files + drop_caches took ${ms} ms with a hung EVICT"
-	vm_check "eviction (unlink, memory reclaim) does not wait for a hung EVICT (< 3 s)" \
-		test "$ms" -lt 3000
+	# the EVICT hangs 20 s; < 10 s leaves room for the debug kernel (3.7 s)
+	vm_check "eviction (unlink, memory reclaim) does not wait for a hung EVICT (< 10 s)" \
+		test "$ms" -lt 10000
 	vm_check "umount zuftmem" umount "$m"
 	memfs_stop
 }
@@ -245,12 +246,20 @@ t_mapsync() {
 		"$PROBE" mapsync "$p/sync" yes
 	vm_check "umount zuftpm" umount "$p"
 	vpmem=$(vm_virtio_pmem_setup) || vm_die "no virtio-pmem device"
-	vm_check "ext4 -o dax on virtio-pmem refuses MAP_SYNC (the control)" sh -c \
-		"mkfs.ext4 -q -F -b 4096 '$vpmem' && mount -o dax '$vpmem' '$p' &&
-		 '$PROBE' mapsync '$p/sync' no; rc=\$?; umount '$p'; exit \$rc"
+	# ext4 -o dax in the same VM is the reference: where it refuses MAP_SYNC
+	# (Debian's kernel), zuf must refuse it too
+	vm_check "ext4 -o dax on virtio-pmem" sh -c \
+		"mkfs.ext4 -q -F -b 4096 '$vpmem' && mount -o dax '$vpmem' '$p'"
+	ext4=no
+	"$PROBE" mapsync "$p/sync" no 2>/dev/null || ext4=yes
+	umount "$p"
 	vm_check "mount zuftpm on virtio-pmem" mount -t zuftpm "$vpmem" "$p"
-	vm_check "MAP_SYNC on an asynchronous DAX device (virtio-pmem) fails with EOPNOTSUPP" \
-		"$PROBE" mapsync "$p/sync" no
+	if [[ $ext4 == no ]]; then
+		vm_check "MAP_SYNC on an asynchronous DAX device (virtio-pmem) fails with EOPNOTSUPP, as on ext4" \
+			"$PROBE" mapsync "$p/sync" no
+	else
+		vm_skip "MAP_SYNC on virtio-pmem: this kernel's ext4 accepts it there too (dax device synchronous?)"
+	fi
 	vm_check "umount zuftpm" umount "$p"
 	memfs_stop
 }
