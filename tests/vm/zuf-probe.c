@@ -380,13 +380,6 @@ static int list_xattrs(const char *path)
 
 /* ---- MAP_SYNC ------------------------------------------------------------ */
 
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC 0x80000
-#endif
-
 static int map_sync(const char *path, const char *want)
 {
 	bool yes = !strcmp(want, "yes");
