@@ -23,12 +23,21 @@
  *   evict-hang   the first EVICT sleeps 20 s
  *   readdir-endless  a directory named endless* lists new entries for ever
  *   slow     every READ takes 1.5 s (the server is busy, not hung)
+ *   mount-slow   every MOUNT (a reattach too) takes 2 s
+ *   inval-late   a LOOKUP of "inval-INO" invalidates inode INO from the
+ *            last CPU, which the server then keeps busy for 4 s
+ * At exit it prints how many mounts it still holds.
  *
  * Build: gcc -O2 -g -pthread -I include kmod/tests/zuf-memfs.c
  *        zusd/zuf_transport.c -o zuf-memfs
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* pthread_attr_setaffinity_np */
+#endif
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +88,7 @@ struct mfs {
 };
 
 static const char *evil;
+static int mounted;	/* mounts held: a kernel that drops one unsaid leaks it */
 
 static struct mfs *M(struct zus_sb *sb)
 {
@@ -159,6 +169,10 @@ static int mf_mount(struct zus_sb *sb)
 
 	if (!m)
 		return -ENOMEM;
+	if (evil && !strcmp(evil, "mount-slow")) {
+		fprintf(stderr, "zuf-memfs: slow mount\n");
+		sleep(2);
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	m->pm = sb->pmem.base != NULL;
 	m->sb = sb;
@@ -175,6 +189,7 @@ static int mf_mount(struct zus_sb *sb)
 	root->a.mtime = root->a.ctime = root->a.btime = root->a.atime;
 	sb->fs_private = m;
 	sb->log(sb, ZUS_LOG_INFO, m->pm ? "memfs on pmem" : "memfs in DRAM");
+	__atomic_add_fetch(&mounted, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -193,6 +208,7 @@ static void mf_umount(struct zus_sb *sb)
 			free_ino(m, &m->ino[i]);
 	}
 	free(m);
+	__atomic_sub_fetch(&mounted, 1, __ATOMIC_RELAXED);
 }
 
 static uint64_t mf_root(struct zus_sb *sb)
@@ -255,6 +271,72 @@ static int add(struct mino *dir, const char *name, size_t len, uint64_t ino)
 	return 0;
 }
 
+/*
+ * --evil inval-late: invalidate an inode from a thread on the last CPU at
+ * real-time priority that then keeps the CPU for 4 s.  The kernel queues
+ * its deferred put of the inode on that CPU, so it runs only after the
+ * application (on another CPU) has had 4 s to unmount.
+ */
+struct inval_hog {
+	struct zus_sb *sb;
+	uint64_t ino;
+	int ret;
+	sem_t done;
+};
+
+static void *inval_hog(void *arg)
+{
+	struct inval_hog *h = arg;
+	struct timespec t0, t;
+
+	h->ret = zus_invalidate(h->sb, h->ino, 0, 0);
+	sem_post(&h->done);	/* h is gone after this */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while (t.tv_sec - t0.tv_sec < 4);
+	fprintf(stderr, "zuf-memfs: inval-late: CPU given back\n");
+	return NULL;
+}
+
+static int evil_inval_late(struct zus_sb *sb, const char *name, size_t len)
+{
+	struct inval_hog h = { .sb = sb };
+	struct sched_param sp = { .sched_priority = 1 };
+	long cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	char num[24];
+	pthread_attr_t at;
+	pthread_t t;
+	cpu_set_t set;
+	int ret;
+
+	if (len <= 6 || len - 6 >= sizeof(num))
+		return -ENOENT;
+	memcpy(num, name + 6, len - 6);
+	num[len - 6] = 0;
+	h.ino = strtoull(num, NULL, 10);
+	sem_init(&h.done, 0, 0);
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_attr_init(&at);
+	pthread_attr_setaffinity_np(&at, sizeof(set), &set);
+	pthread_attr_setinheritsched(&at, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&at, SCHED_FIFO);
+	pthread_attr_setschedparam(&at, &sp);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	ret = pthread_create(&t, &at, inval_hog, &h);
+	pthread_attr_destroy(&at);
+	if (ret) {
+		fprintf(stderr, "zuf-memfs: inval-late: thread: %s\n",
+			strerror(ret));
+		return -ret;
+	}
+	sem_wait(&h.done);
+	fprintf(stderr, "zuf-memfs: inval-late: ino %llu invalidated (%d), CPU %ld held 4 s\n",
+		(unsigned long long)h.ino, h.ret, cpu);
+	return h.ret ? h.ret : -ENOENT;
+}
+
 static int mf_lookup(struct zus_sb *sb, uint64_t dir, const char *name,
 		     size_t len, struct zus_attr *out)
 {
@@ -263,6 +345,9 @@ static int mf_lookup(struct zus_sb *sb, uint64_t dir, const char *name,
 	struct dent *e;
 	int ret = -ENOENT;
 
+	if (evil && !strcmp(evil, "inval-late") && len > 6 &&
+	    !memcmp(name, "inval-", 6))
+		return evil_inval_late(sb, name, len);
 	pthread_mutex_lock(&m->lock);
 	d = get(m, dir);
 	if (!d || !S_ISDIR(d->a.mode))
@@ -727,6 +812,9 @@ static void mf_evict(struct zus_sb *sb, uint64_t ino)
 	if (evil && !strcmp(evil, "evict-hang") &&
 	    __atomic_fetch_add(&evicts, 1, __ATOMIC_RELAXED) == 0)
 		sleep(20);
+	if (evil && !strcmp(evil, "inval-late"))
+		fprintf(stderr, "zuf-memfs: evict ino %llu\n",
+			(unsigned long long)ino);
 	pthread_mutex_lock(&m->lock);
 	n = get(m, ino);
 	if (n && !n->a.nlink && ino != 1)
@@ -1052,6 +1140,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "zuf-memfs: serving zuftmem, zuftpm%s%s\n",
 		evil ? ", evil=" : "", evil ? evil : "");
 	sigwait(&set, &sig);
+	fprintf(stderr, "zuf-memfs: %d mounts held at exit\n",
+		__atomic_load_n(&mounted, __ATOMIC_RELAXED));
 	zuf_transport_stop(zt);
 	return 0;
 }

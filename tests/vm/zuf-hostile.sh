@@ -21,10 +21,15 @@
 #     timeout, while it keeps answering) fails no call
 #   - MAP_SYNC only on a synchronous DAX device (refused on virtio-pmem, as
 #     ext4 refuses it there; run-vm.sh --virtio-pmem)
+#   - ZU_IOC_INVALIDATE's deferred put of an inode's last reference keeps
+#     its superblock until it has run (no busy inodes at umount, no iput
+#     after it)
+#   - a mount unmounted while a new server's reattach is under way is
+#     never handed to that server (it holds no mount once all are gone)
 #   - lsm (not in the default list; needs a kernel booted with lsm=smack):
 #     a new inode gets the creator's Smack label as security.SMACK64
 # Arguments: the sections to run (default: all but lsm): races window xattr
-# dupino pmem statfs readdir evict slow mapsync lsm.
+# dupino pmem statfs readdir evict slow mapsync invalput reattach lsm.
 set -uo pipefail
 . "${VM_LIB:-$(dirname "$0")/guest-lib.sh}"
 # shellcheck source=tests/vm/zuf-lib.sh disable=SC1091
@@ -264,6 +269,92 @@ t_mapsync() {
 	memfs_stop
 }
 
+# ---- INVALIDATE's deferred iput against umount -----------------------------
+t_invalput() {
+	local pmem ino rt out rc ms held n log
+	if (($(nproc) < 2)); then
+		vm_skip "INVALIDATE's deferred iput vs umount (needs 2 CPUs)"
+		return
+	fi
+	vm_check "server (evil: inval-late)" memfs_start --evil inval-late
+	pmem=$(vm_pmem_setup namespace0.0) || vm_die "no pmem"
+	vm_check "mount zuftpm" mount -t zuftpm "$pmem" "$p"
+	# DAX entries at two indexes make the mapping unshrinkable: drop_caches
+	# then frees the dentry but keeps the inode, with no reference left, so
+	# INVALIDATE's own reference to it is the last one
+	head -c 8192 /dev/zero | tr '\0' I > "$p/inv"
+	vm_check "mmap read of both pages (DAX entries)" python3 -c "
+import mmap, os
+fd = os.open('$p/inv', os.O_RDONLY)
+m = mmap.mmap(fd, 8192, prot=mmap.PROT_READ)
+assert m[0] == m[4096] == ord('I')
+m.close(); os.close(fd)"
+	ino=$(stat -c %i "$p/inv")
+	echo 2 > /proc/sys/vm/drop_caches
+	# the server invalidates from the last CPU and then keeps it 4 s, so the
+	# put the kernel deferred to a worker there waits; on CPU 0 the
+	# application unmounts meanwhile (real-time throttling off: the worker
+	# must not get its 5%)
+	rt=$(cat /proc/sys/kernel/sched_rt_runtime_us)
+	echo -1 > /proc/sys/kernel/sched_rt_runtime_us
+	out=$(taskset -c 0 sh -c "stat '$p/inval-$ino' >/dev/null 2>&1
+		t0=\$(date +%s%N); umount '$p'; rc=\$?
+		echo \$rc \$(((\$(date +%s%N) - t0) / 1000000)) \$(grep -c '^mount .* zuftpm ' /sys/fs/zuf/state)")
+	read -r rc ms held <<< "$out"
+	log=$(cat "$VM_RESULTS/memfs-$MEMFS_N.log")
+	vm_log "invalput: umount exit $rc in ${ms} ms, zuftpm mounts listed after it: $held"
+	for _ in $(seq 100); do
+		grep -q "CPU given back" "$VM_RESULTS/memfs-$MEMFS_N.log" && break
+		sleep 0.1
+	done
+	echo "$rt" > /proc/sys/kernel/sched_rt_runtime_us
+	# by umount's end the inode was invalidated and not evicted: the
+	# deferred put still held it
+	vm_check "the server invalidated inode $ino, which only INVALIDATE still held" \
+		sh -c "echo '$log' | grep -q 'ino $ino invalidated (0)' &&
+		       ! echo '$log' | grep -q 'evict ino $ino\$'"
+	vm_check "umount while the deferred iput waits succeeds" test "$rc" = 0
+	vm_check "the superblock outlives umount until the deferred iput has run" \
+		test "${held:-0}" -ge 1
+	for n in $(seq 100); do
+		grep -q '^mount .* zuftpm ' /sys/fs/zuf/state || break
+		sleep 0.1
+	done
+	vm_check "then it goes: the deferred iput dropped the last reference (${n}00 ms)" \
+		sh -c "! grep -q '^mount .* zuftpm ' /sys/fs/zuf/state"
+	vm_check "the inode was evicted before the superblock went" \
+		grep -q "evict ino $ino\$" "$VM_RESULTS/memfs-$MEMFS_N.log"
+	vm_check "no busy inodes at umount" sh -c "! dmesg | grep -q 'Busy inodes after unmount'"
+	memfs_stop
+}
+
+# ---- a reattach racing umount ---------------------------------------------------
+t_reattach() {
+	local log pid rc
+	vm_check "server (evil: mount-slow)" memfs_start --evil mount-slow
+	vm_check "mount zuftmem twice" sh -c "mount -t zuftmem none '$m' && mkdir -p /mnt/zm2 && mount -t zuftmem none /mnt/zm2"
+	memfs_stop KILL
+	# the new server takes 2 s for each reattach: the moment it starts the
+	# first, both mounts go (one being handed over, one not offered yet)
+	log=$VM_RESULTS/memfs-$((MEMFS_N + 1)).log
+	"$PROBE" umount-when "$log" "slow mount" "$m" /mnt/zm2 &
+	pid=$!
+	vm_check "server (evil: mount-slow), restarted" memfs_start --evil mount-slow
+	wait "$pid"
+	rc=$?
+	vm_check "umount both while the first reattach is under way" test "$rc" = 0
+	for _ in $(seq 100); do
+		grep -q '^mount ' /sys/fs/zuf/state || break
+		sleep 0.1
+	done
+	vm_check "the kernel holds no mount" sh -c "! grep -q '^mount ' /sys/fs/zuf/state"
+	sleep 3	# a reattach the kernel still makes in error lands in this
+	memfs_stop
+	vm_log "reattach: $(grep -c reattached "$log") reattached, $(grep -c unmounted "$log") unmounted, $(grep 'held at exit' "$log")"
+	vm_check "the server holds no mount the kernel dropped" \
+		grep -q "0 mounts held at exit" "$log"
+}
+
 # ---- an LSM that labels new inodes ------------------------------------------
 t_lsm() {
 	local label=zufs-lbl attr=/proc/self/attr/smack/current got
@@ -294,7 +385,7 @@ t_lsm() {
 	memfs_stop
 }
 
-for t in ${@:-races window xattr dupino pmem statfs readdir evict slow mapsync}; do
+for t in ${@:-races window xattr dupino pmem statfs readdir evict slow mapsync invalput reattach}; do
 	"t_$t"
 done
 

@@ -23,6 +23,9 @@
  *                             synchronous DAX device) or fail with
  *                             EOPNOTSUPP (no: virtio-pmem needs a flush
  *                             that a store through the mapping never asks)
+ *   umount-when LOG TEXT DIR...  once LOG holds TEXT (a server's log line),
+ *                             umount(2) each DIR at once: umount(8) would
+ *                             stat it first, and wait for the server
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -38,6 +41,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -410,6 +414,40 @@ static int map_sync(const char *path, const char *want)
 	return 0;
 }
 
+/* Does @path hold @text?  A missing file does not (yet). */
+static bool file_holds(const char *path, const char *text)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	return strstr(buf, text) != NULL;
+}
+
+static int umount_when(const char *log, const char *text, char **dirs)
+{
+	int i;
+
+	for (i = 0; !file_holds(log, text); i++) {
+		if (i >= 3000)
+			return fail("%s: no \"%s\" in 30 s", log, text);
+		usleep(10000);
+	}
+	for (; *dirs; dirs++) {
+		if (umount2(*dirs, 0))
+			return fail("umount %s: %s", *dirs, strerror(errno));
+		printf("%s unmounted\n", *dirs);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -430,8 +468,11 @@ int main(int argc, char **argv)
 		return list_xattrs(argv[2]);
 	if (!strcmp(cmd, "mapsync") && argc == 4)
 		return map_sync(argv[2], argv[3]);
+	if (!strcmp(cmd, "umount-when") && argc >= 5)
+		return umount_when(argv[2], argv[3], argv + 4);
 	fprintf(stderr, "usage: zuf-probe window-read FILE | window-write FILE ROFILE |\n"
 		"  initchan-race N | handshake-race N | append-race FILE N |\n"
-		"  vmsplice-trunc FILE | listxattr FILE | mapsync FILE yes|no\n");
+		"  vmsplice-trunc FILE | listxattr FILE | mapsync FILE yes|no |\n"
+		"  umount-when LOG TEXT DIR...\n");
 	return 2;
 }
