@@ -25,7 +25,7 @@
  *   slow     every READ takes 1.5 s (the server is busy, not hung)
  *   mount-slow   every MOUNT (a reattach too) takes 2 s
  *   inval-late   a LOOKUP of "inval-INO" invalidates inode INO from the
- *            last CPU, which the server then keeps busy for 4 s
+ *            last CPU, which the server then keeps busy for 8 s
  * At exit it prints how many mounts it still holds.
  *
  * Build: gcc -O2 -g -pthread -I include kmod/tests/zuf-memfs.c
@@ -273,10 +273,12 @@ static int add(struct mino *dir, const char *name, size_t len, uint64_t ino)
 
 /*
  * --evil inval-late: invalidate an inode from a thread on the last CPU at
- * real-time priority that then keeps the CPU for 4 s.  The kernel queues
- * its deferred put of the inode on that CPU, so it runs only after the
- * application (on another CPU) has had 4 s to unmount.
+ * real-time priority that then keeps the CPU for INVAL_HOLD_S.  The kernel
+ * queues its deferred put of the inode on that CPU, so it runs only after
+ * the application (on another CPU) has had that long to unmount.
  */
+#define INVAL_HOLD_S	8	/* long enough for a debug kernel's umount */
+
 struct inval_hog {
 	struct zus_sb *sb;
 	uint64_t ino;
@@ -290,12 +292,13 @@ static void *inval_hog(void *arg)
 	struct timespec t0, t;
 
 	h->ret = zus_invalidate(h->sb, h->ino, 0, 0);
-	sem_post(&h->done);	/* h is gone after this */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sem_post(&h->done);	/* h is gone after this */
 	do
 		clock_gettime(CLOCK_MONOTONIC, &t);
-	while (t.tv_sec - t0.tv_sec < 4);
-	fprintf(stderr, "zuf-memfs: inval-late: CPU given back\n");
+	while (t.tv_sec - t0.tv_sec < INVAL_HOLD_S);
+	fprintf(stderr, "zuf-memfs: inval-late: CPU given back at %lld.%03ld\n",
+		(long long)t.tv_sec, t.tv_nsec / 1000000);
 	return NULL;
 }
 
@@ -305,6 +308,7 @@ static int evil_inval_late(struct zus_sb *sb, const char *name, size_t len)
 	struct sched_param sp = { .sched_priority = 1 };
 	long cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1;
 	char num[24];
+	struct timespec now;
 	pthread_attr_t at;
 	pthread_t t;
 	cpu_set_t set;
@@ -332,8 +336,10 @@ static int evil_inval_late(struct zus_sb *sb, const char *name, size_t len)
 		return -ret;
 	}
 	sem_wait(&h.done);
-	fprintf(stderr, "zuf-memfs: inval-late: ino %llu invalidated (%d), CPU %ld held 4 s\n",
-		(unsigned long long)h.ino, h.ret, cpu);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "zuf-memfs: inval-late: ino %llu invalidated (%d) at %lld.%03ld, CPU %ld held %d s\n",
+		(unsigned long long)h.ino, h.ret, (long long)now.tv_sec,
+		now.tv_nsec / 1000000, cpu, INVAL_HOLD_S);
 	return h.ret ? h.ret : -ENOENT;
 }
 
