@@ -317,14 +317,12 @@ int zuf_update_time(struct inode *inode, struct timespec64 *time, int flags)
 		sa.valid |= ZUFS_SA_MTIME;
 		zuf_time_set(&sa.mtime, time);
 	}
-	if (!sa.valid && !(flags & S_CTIME))
+	if (flags & S_CTIME) {
+		sa.valid |= ZUFS_SA_CTIME;
+		zuf_time_set(&sa.ctime, time);
+	}
+	if (!sa.valid)
 		return 0;
-	/*
-	 * The server sets ctime to now unless told a ctime: an atime update
-	 * (file_accessed) tells it the one the inode has, which it keeps.
-	 */
-	sa.valid |= ZUFS_SA_CTIME;
-	zuf_time_set(&sa.ctime, (flags & S_CTIME) ? time : &inode->i_ctime);
 	return zuf_send_setattr(inode, &sa);
 }
 
