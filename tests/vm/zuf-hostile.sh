@@ -324,7 +324,8 @@ m.close(); os.close(fd)"
 	vm_check "then it goes: the deferred iput dropped the last reference (${n}00 ms)" \
 		sh -c "! grep -q '^mount .* zuftpm ' /sys/fs/zuf/state"
 	vm_check "the inode was evicted before the superblock went" \
-		grep -q "evict ino $ino\$" "$VM_RESULTS/memfs-$MEMFS_N.log"
+		awk -v e="evict ino $ino" '$0 ~ e"$" { ev = NR } /\) unmounted$/ { um = NR }
+			END { exit !(ev && um && ev < um) }' "$VM_RESULTS/memfs-$MEMFS_N.log"
 	vm_check "no busy inodes at umount" sh -c "! dmesg | grep -q 'Busy inodes after unmount'"
 	memfs_stop
 }
