@@ -109,6 +109,24 @@ static int zuf_initxattrs(struct inode *inode, const struct xattr *xattrs,
 	return ret;
 }
 
+/*
+ * The server's replies set i_nlink, so a buggy or hostile one can leave 0
+ * on a live directory, where inc_nlink() warns.  What the kernel adds or
+ * takes itself stays in the range the VFS accepts; the next reply that
+ * carries the directory's attributes sets the count the server keeps.
+ */
+static void zuf_dir_nlink_inc(struct inode *dir)
+{
+	if (dir->i_nlink && dir->i_nlink < U32_MAX)
+		inc_nlink(dir);
+}
+
+static void zuf_dir_nlink_drop(struct inode *dir)
+{
+	if (dir->i_nlink > 2)
+		drop_nlink(dir);
+}
+
 static int zuf_do_create(struct user_namespace *mnt_userns, struct inode *dir,
 			 struct dentry *dentry, struct file *tmpfile, u32 op,
 			 umode_t mode, dev_t rdev, const char *target)
@@ -185,7 +203,7 @@ static int zuf_do_create(struct user_namespace *mnt_userns, struct inode *dir,
 		goto out;
 	}
 	if (S_ISDIR(mode))
-		inc_nlink(dir);
+		zuf_dir_nlink_inc(dir);
 	dir->i_mtime = current_time(dir);
 	dir->i_ctime = dir->i_mtime;
 	if (tmpfile) {
@@ -313,8 +331,7 @@ static int zuf_remove(struct inode *dir, struct dentry *dentry, u32 op)
 	inode->i_ctime = dir->i_mtime;
 	if (op == ZUFS_OP_RMDIR) {
 		clear_nlink(inode);
-		if (dir->i_nlink > 2)
-			drop_nlink(dir);
+		zuf_dir_nlink_drop(dir);
 	} else if (inode->i_nlink) {
 		drop_nlink(inode);
 	}
@@ -376,11 +393,11 @@ static int zuf_rename(struct user_namespace *mnt_userns, struct inode *odir,
 		if (odir != ndir && S_ISDIR(inode->i_mode) !=
 		    (target && S_ISDIR(target->i_mode))) {
 			if (S_ISDIR(inode->i_mode)) {
-				drop_nlink(odir);
-				inc_nlink(ndir);
+				zuf_dir_nlink_drop(odir);
+				zuf_dir_nlink_inc(ndir);
 			} else {
-				drop_nlink(ndir);
-				inc_nlink(odir);
+				zuf_dir_nlink_drop(ndir);
+				zuf_dir_nlink_inc(odir);
 			}
 		}
 		return 0;
@@ -389,17 +406,15 @@ static int zuf_rename(struct user_namespace *mnt_userns, struct inode *odir,
 		target->i_ctime = odir->i_mtime;
 		if (S_ISDIR(target->i_mode)) {
 			clear_nlink(target);
-			if (ndir->i_nlink > 2)
-				drop_nlink(ndir);
+			zuf_dir_nlink_drop(ndir);
 		} else if (target->i_nlink) {
 			drop_nlink(target);
 		}
 	}
 	if (S_ISDIR(inode->i_mode) && odir != ndir) {
-		if (odir->i_nlink > 2)
-			drop_nlink(odir);
+		zuf_dir_nlink_drop(odir);
 		if (!target)
-			inc_nlink(ndir);
+			zuf_dir_nlink_inc(ndir);
 	}
 	return 0;
 }
