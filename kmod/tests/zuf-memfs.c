@@ -11,6 +11,7 @@
  * --evil makes replies wrong on purpose to test the kernel's checks:
  *   extents  GET_EXTENTS returns extents past the end of the device
  *   attr     GETATTR returns a bad mode
+ *   nlink0   GETATTR of a directory (but the root) says it has no links
  *   hang     READDIR never returns
  *   crash    READDIR kills the server
  *   window   READ/WRITE touch the window around the data they were given
@@ -739,6 +740,10 @@ static int mf_getattr(struct zus_sb *sb, uint64_t ino, struct zus_attr *out)
 	pthread_mutex_unlock(&m->lock);
 	if (!ret && ino != 1 && evil && !strcmp(evil, "attr"))
 		out->mode = 0170777;
+	/* a live directory with no links: the kernel must not count from 0 */
+	if (!ret && ino != 1 && S_ISDIR(out->mode) && evil &&
+	    !strcmp(evil, "nlink0"))
+		out->nlink = 0;
 	return ret;
 }
 

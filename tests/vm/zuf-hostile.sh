@@ -11,6 +11,8 @@
 #     script) work in map mode
 #   - listxattr shows trusted.* names to CAP_SYS_ADMIN only
 #   - two creates given one inode number: never one inode under two names
+#   - a live directory the server says has no links: mkdir, rename and
+#     exchange in it do not take the kernel's link count below 0 or from 0
 #   - i_size never moves back under a stat racing O_APPEND writes
 #   - truncate does not free blocks while a page of them is pinned
 #   - a hung statfs holds up no other mount, and its caller can be killed
@@ -29,7 +31,7 @@
 #   - lsm (not in the default list; needs a kernel booted with lsm=smack):
 #     a new inode gets the creator's Smack label as security.SMACK64
 # Arguments: the sections to run (default: all but lsm): races window xattr
-# dupino pmem statfs readdir evict slow mapsync invalput reattach lsm.
+# dupino nlink pmem statfs readdir evict slow mapsync invalput reattach lsm.
 set -uo pipefail
 . "${VM_LIB:-$(dirname "$0")/guest-lib.sh}"
 # shellcheck source=tests/vm/zuf-lib.sh disable=SC1091
@@ -124,6 +126,30 @@ t_dupino() {
 		test "$paired" -ge 20
 	vm_check "umount zuftmem" umount "$m"
 	memfs_stop
+}
+
+# ---- directories the server says have no links ------------------------------
+t_nlink() {
+	local d="$m/nl"
+	vm_check "server (evil: nlink0)" memfs_start --evil nlink0
+	vm_check "mount zuftmem" mount -t zuftmem none "$m"
+	mkdir -p "$d/a/sub" "$d/a/x" "$d/b/y" && : > "$d/b/f"
+	# each stat brings the server's count of 0 into the kernel's inode
+	stat "$d/a" "$d/b" > /dev/null
+	vm_check "mkdir in a directory with nlink 0" mkdir "$d/b/new"
+	stat "$d/a" "$d/b" > /dev/null
+	vm_check "rename a directory between two with nlink 0" mv "$d/a/sub" "$d/b/sub"
+	stat "$d/a" "$d/b" > /dev/null
+	vm_check "exchange a directory and a file between two with nlink 0" \
+		"$PROBE" exchange "$d/a/x" "$d/b/f"
+	stat "$d/a" "$d/b" > /dev/null
+	vm_check "rmdir in a directory with nlink 0" rmdir "$d/b/new"
+	vm_check "the tree is as the calls left it" \
+		test -d "$d/b/sub" -a -d "$d/b/f" -a -f "$d/a/x" -a ! -e "$d/b/new"
+	vm_check "umount zuftmem" umount "$m"
+	memfs_stop
+	vm_check "no kernel warning (inc_nlink/drop_nlink) while it ran" \
+		sh -c "! dmesg | grep -q 'WARNING.*_nlink'"
 }
 
 # ---- direct mode on pmem: i_size and DAX layouts -----------------------------
@@ -387,7 +413,7 @@ t_lsm() {
 	memfs_stop
 }
 
-for t in ${@:-races window xattr dupino pmem statfs readdir evict slow mapsync invalput reattach}; do
+for t in ${@:-races window xattr dupino nlink pmem statfs readdir evict slow mapsync invalput reattach}; do
 	"t_$t"
 done
 

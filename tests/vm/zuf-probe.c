@@ -26,6 +26,7 @@
  *   umount-when LOG TEXT DIR...  once LOG holds TEXT (a server's log line),
  *                             umount(2) each DIR at once: umount(8) would
  *                             stat it first, and wait for the server
+ *   exchange A B              renameat2(RENAME_EXCHANGE) of A and B
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -448,6 +449,13 @@ static int umount_when(const char *log, const char *text, char **dirs)
 	return 0;
 }
 
+static int exchange(const char *a, const char *b)
+{
+	if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE))
+		return fail("exchange %s %s: %s", a, b, strerror(errno));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -470,9 +478,11 @@ int main(int argc, char **argv)
 		return map_sync(argv[2], argv[3]);
 	if (!strcmp(cmd, "umount-when") && argc >= 5)
 		return umount_when(argv[2], argv[3], argv + 4);
+	if (!strcmp(cmd, "exchange") && argc == 4)
+		return exchange(argv[2], argv[3]);
 	fprintf(stderr, "usage: zuf-probe window-read FILE | window-write FILE ROFILE |\n"
 		"  initchan-race N | handshake-race N | append-race FILE N |\n"
 		"  vmsplice-trunc FILE | listxattr FILE | mapsync FILE yes|no |\n"
-		"  umount-when LOG TEXT DIR...\n");
+		"  umount-when LOG TEXT DIR... | exchange A B\n");
 	return 2;
 }
