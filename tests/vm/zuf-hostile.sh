@@ -183,10 +183,7 @@ t_statfs() {
 		sh -c "test $rc -eq 0 && test $ms -lt 2000"
 	t0=$(date +%s%N)
 	kill -KILL "$s1"
-	for _ in $(seq 50); do
-		kill -0 "$s1" 2>/dev/null || break
-		sleep 0.1
-	done
+	until_ok 50 sh -c "! kill -0 $s1 2>/dev/null"
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	vm_log "hung statfs caller gone ${ms} ms after SIGKILL"
 	vm_check "a statfs waiting for a hung server dies at SIGKILL (< 2 s)" test "$ms" -lt 2000
@@ -211,10 +208,7 @@ t_readdir() {
 	sleep 2
 	kill -KILL "$pid"
 	t0=$(date +%s%N)
-	for _ in $(seq 50); do
-		[[ -d /proc/$pid ]] || break
-		sleep 0.1
-	done
+	until_ok 50 test ! -d "/proc/$pid"
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	vm_log "endless readdir under overlayfs: reader gone ${ms} ms after SIGKILL"
 	vm_check "an in-kernel reader of an endless directory dies at SIGKILL (< 3 s)" \
@@ -327,27 +321,22 @@ m.close(); os.close(fd)"
 		t0=\$(date +%s%N); umount '$p'; rc=\$?
 		echo \$rc \$(((\$(date +%s%N) - t0) / 1000000)) \$(grep -c '^mount .* zuftpm ' /sys/fs/zuf/state) \$(cut -d' ' -f1 /proc/uptime)")
 	read -r rc ms held up <<< "$out"
-	log=$(cat "$VM_RESULTS/memfs-$MEMFS_N.log")
+	log=$VM_RESULTS/invalput-at-umount.log
+	cp "$VM_RESULTS/memfs-$MEMFS_N.log" "$log"
 	vm_log "invalput: umount exit $rc in ${ms} ms, done at uptime $up, zuftpm mounts listed after it: $held"
-	for _ in $(seq 150); do
-		grep -q "CPU given back" "$VM_RESULTS/memfs-$MEMFS_N.log" && break
-		sleep 0.1
-	done
+	until_ok 150 grep -q "CPU given back" "$VM_RESULTS/memfs-$MEMFS_N.log"
 	echo "$rt" > /proc/sys/kernel/sched_rt_runtime_us
 	vm_log "invalput: $(grep -h inval-late "$VM_RESULTS/memfs-$MEMFS_N.log" | tr '\n' ' ')"
 	# by umount's end the inode was invalidated and not evicted: the
 	# deferred put still held it
 	vm_check "the server invalidated inode $ino, which only INVALIDATE still held" \
-		sh -c "echo '$log' | grep -q 'ino $ino invalidated (0)' &&
-		       ! echo '$log' | grep -q 'evict ino $ino\$'"
+		sh -c "grep -q 'ino $ino invalidated (0)' '$log' &&
+		       ! grep -q 'evict ino $ino\$' '$log'"
 	vm_check "umount while the deferred iput waits succeeds" test "$rc" = 0
 	vm_check "the superblock outlives umount until the deferred iput has run" \
 		test "${held:-0}" -ge 1
-	for n in $(seq 100); do
-		grep -q '^mount .* zuftpm ' /sys/fs/zuf/state || break
-		sleep 0.1
-	done
-	vm_check "then it goes: the deferred iput dropped the last reference (${n}00 ms)" \
+	until_ok 100 sh -c "! grep -q '^mount .* zuftpm ' /sys/fs/zuf/state"
+	vm_check "then it goes: the deferred iput dropped the last reference ($((UNTIL_TENTHS * 100)) ms)" \
 		sh -c "! grep -q '^mount .* zuftpm ' /sys/fs/zuf/state"
 	vm_check "the inode was evicted before the superblock went" \
 		awk -v e="evict ino $ino" '$0 ~ e"$" { ev = NR } /\) unmounted$/ { um = NR }
@@ -371,10 +360,7 @@ t_reattach() {
 	wait "$pid"
 	rc=$?
 	vm_check "umount both while the first reattach is under way" test "$rc" = 0
-	for _ in $(seq 100); do
-		grep -q '^mount ' /sys/fs/zuf/state || break
-		sleep 0.1
-	done
+	until_ok 100 sh -c "! grep -q '^mount ' /sys/fs/zuf/state"
 	vm_check "the kernel holds no mount" sh -c "! grep -q '^mount ' /sys/fs/zuf/state"
 	sleep 3	# a reattach the kernel still makes in error lands in this
 	memfs_stop

@@ -27,6 +27,19 @@ zuf_load() {
 	mountpoint -q /sys/fs/zuf || mount -t zuf nodev /sys/fs/zuf
 }
 
+# until_ok TENTHS CMD...: run CMD every 0.1 s until it succeeds, at most
+# TENTHS times; fails if it never did.  UNTIL_TENTHS: the waits it took.
+until_ok() {
+	local max=$1
+	shift
+	UNTIL_TENTHS=0
+	until "$@"; do
+		((++UNTIL_TENTHS >= max)) && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
 # zusd_start [ZUSD ARGS...]: start zusd --transport=${ZUSD_TRANSPORT:-zuf}
 # with pmfs2 in the background; returns once it serves (log: $ZUSD_LOG).
 zusd_start() {
