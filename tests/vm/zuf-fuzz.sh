@@ -79,6 +79,23 @@ try_mount() { # TYPE DEV DIR [OPTS]: the calm server may still be starting
 	return 1
 }
 
+# works_after TAG TYPE DIR LOG: a file written and read back, the directory
+# listed; on failure what served it (the kernel's state, the server log,
+# the fuzz processes) goes to the output
+works_after() {
+	local tag=$1 type=$2 dir=$3 log=$4
+	if sh -c "echo after > '$dir/after-fuzz' && test \"\$(cat '$dir/after-fuzz')\" = after && ls '$dir' >/dev/null"; then
+		vm_pass "$tag: $type works after the fuzz"
+		return
+	fi
+	vm_fail "$tag: $type works after the fuzz"
+	{
+		echo "--- /sys/fs/zuf/state"; cat /sys/fs/zuf/state
+		echo "--- $log"; cat "$log"
+		echo "--- zuf-fuzz threads"; ps -eLo pid,lwp,stat,wchan:24,comm | grep zuf-fuzz
+	} >&2
+}
+
 # session TAG SEED SECONDS
 session() {
 	local tag=$1 s=$2 n=$3
@@ -117,10 +134,8 @@ session() {
 	wait "$p" || rc_map=$?
 	kill -USR1 "$sup"	# a calm server takes the mounts back
 	vm_check "$tag: mounts served again by a calm server" mounts_served
-	vm_check "$tag: zfuzz works after the fuzz" \
-		sh -c 'echo after > /mnt/fz/after-fuzz && test "$(cat /mnt/fz/after-fuzz)" = after && ls /mnt/fz >/dev/null'
-	((pm_ok)) && vm_check "$tag: zfuzzpm works after the fuzz" \
-		sh -c 'echo after > /mnt/fzp/after-fuzz && test "$(cat /mnt/fzp/after-fuzz)" = after && ls /mnt/fzp >/dev/null'
+	works_after "$tag" zfuzz /mnt/fz "$log"
+	((pm_ok)) && works_after "$tag" zfuzzpm /mnt/fzp "$log"
 	grep -h '^HUNG' "$VM_RESULTS/app-$tag-"*.txt >&2
 	vm_check "$tag: every zfuzz call returned within ${hang_ms} ms" test "$rc_map" -eq 0
 	((pm_ok)) && vm_check "$tag: every zfuzzpm call returned within ${hang_ms} ms" test "$rc_pm" -eq 0
