@@ -70,6 +70,19 @@ mounts_served() { # every zuf mount is served by the current server
 	return 1
 }
 
+# calm_served LOG: the supervisor started a calm server and it serves every
+# mount.  A USR1 that lands between its checks and its waitpid waits for
+# the hostile server's next death, so it is sent again each second.
+calm_served() {
+	local n=0
+	while ! sed -n '/calm phase/,$p' "$1" | grep -q 'serving (.*calm)'; do
+		((n % 10 == 9)) && kill -USR1 "$sup"
+		((n++ > 600)) && return 1
+		sleep 0.1
+	done
+	mounts_served
+}
+
 try_mount() { # TYPE DEV DIR [OPTS]: the calm server may still be starting
 	local i
 	for i in 1 2 3 4 5; do
@@ -133,7 +146,7 @@ session() {
 	fi
 	wait "$p" || rc_map=$?
 	kill -USR1 "$sup"	# a calm server takes the mounts back
-	vm_check "$tag: mounts served again by a calm server" mounts_served
+	vm_check "$tag: mounts served again by a calm server" calm_served "$log"
 	works_after "$tag" zfuzz /mnt/fz "$log"
 	((pm_ok)) && works_after "$tag" zfuzzpm /mnt/fzp "$log"
 	grep -h '^HUNG' "$VM_RESULTS/app-$tag-"*.txt >&2
