@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -2866,7 +2867,8 @@ static void server_run(void)
 	pthread_create(&t, NULL, reaper_main, NULL);
 	logf_("serving (seed %llu, %u channels, features %#llx, %s)",
 	      (unsigned long long)opt_seed, nchans,
-	      (unsigned long long)granted, hostile() ? "hostile" : "calm");
+	      (unsigned long long)granted, hostile() ? "hostile" :
+	      atomic_load(&S->phase) == 2 ? "calm again" : "calm");
 	for (;;)
 		pause();
 }
@@ -2875,14 +2877,65 @@ static void server_run(void)
 
 static volatile sig_atomic_t sig_go, sig_end, sig_term;
 
+/*
+ * The supervisor keeps its signals blocked except while it sleeps, so a
+ * USR1 cannot land between its look at the flags and its wait and be left
+ * unseen until the hostile server happens to die.
+ */
+static sigset_t sup_sleep_mask;
+
 static void sup_handler(int sig)
 {
 	if (sig == SIGUSR2)
 		sig_go = 1;
 	else if (sig == SIGUSR1)
 		sig_end = 1;
-	else
+	else if (sig != SIGCHLD)
 		sig_term = 1;
+}
+
+/* act on the signals that came; child is the running server, or 0 */
+static void sup_signals(pid_t child)
+{
+	if (sig_go) {
+		sig_go = 0;
+		atomic_store(&S->phase, 1);
+		fprintf(stderr, "zuf-fuzz: hostile phase\n");
+	}
+	if (sig_end && atomic_load(&S->phase) != 2) {
+		atomic_store(&S->phase, 2);
+		fprintf(stderr, "zuf-fuzz: calm phase: killing the hostile server\n");
+		if (child)
+			kill(child, SIGKILL);
+	}
+	if (sig_term && child)
+		kill(child, SIGKILL);
+}
+
+/* the pause before a restart; the end of the hostile phase cuts it short */
+static void sup_pause(unsigned int ms)
+{
+	struct timespec end, now, left;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	while (!sig_end && !sig_term) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left.tv_sec = end.tv_sec - now.tv_sec;
+		left.tv_nsec = end.tv_nsec - now.tv_nsec;
+		if (left.tv_nsec < 0) {
+			left.tv_sec--;
+			left.tv_nsec += 1000000000L;
+		}
+		if (left.tv_sec < 0)
+			break;
+		ppoll(NULL, 0, &left, &sup_sleep_mask);
+	}
 }
 
 static void summary(void)
@@ -2964,8 +3017,10 @@ static pid_t spawn(void)
 	S->st.generations++;
 	fflush(NULL);
 	pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &sup_sleep_mask, NULL);
 		server_run();
+	}
 	return pid;
 }
 
@@ -2979,7 +3034,9 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+	static const int sup_sigs[] = { SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGCHLD };
 	struct sigaction sa = { 0 };
+	sigset_t blocked;
 	struct rng r;
 	bool have_seed = false;
 	pid_t child;
@@ -3035,50 +3092,45 @@ int main(int argc, char **argv)
 	inst_init(&S->inst[0], false);
 
 	sa.sa_handler = sup_handler;
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&blocked);
+	for (size_t i = 0; i < sizeof(sup_sigs) / sizeof(sup_sigs[0]); i++) {
+		sigaction(sup_sigs[i], &sa, NULL);
+		sigaddset(&blocked, sup_sigs[i]);
+	}
+	sigprocmask(SIG_BLOCK, &blocked, &sup_sleep_mask);
 	signal(SIGPIPE, SIG_IGN);
 	rng_seed(&r, opt_seed, 0, 9000);
 
 	child = spawn();
 	for (;;) {
 		int status;
-		pid_t p = waitpid(child, &status, 0);
+		pid_t p;
 
-		if (p < 0 && errno != EINTR)
+		sup_signals(child);
+		p = waitpid(child, &status, WNOHANG);
+		if (p < 0)
 			break;
-		if (sig_go) {
-			sig_go = 0;
-			atomic_store(&S->phase, 1);
-			fprintf(stderr, "zuf-fuzz: hostile phase\n");
-		}
-		if (sig_end && atomic_load(&S->phase) != 2) {
-			atomic_store(&S->phase, 2);
-			fprintf(stderr, "zuf-fuzz: calm phase: killing the hostile server\n");
-			kill(child, SIGKILL);
-		}
-		if (sig_term)
-			kill(child, SIGKILL);
-		if (p != child)
+		if (p == 0) {
+			sigsuspend(&sup_sleep_mask);
 			continue;
+		}
 		if (WIFSIGNALED(status))
 			fprintf(stderr, "zuf-fuzz: server %llu killed by signal %d\n",
 				(unsigned long long)gen, WTERMSIG(status));
 		else
 			fprintf(stderr, "zuf-fuzz: server %llu exited %d\n",
 				(unsigned long long)gen, WEXITSTATUS(status));
-		if (sig_term)
-			break;
 		if (atomic_load(&S->phase) == 1) {
 			/* mostly quick, sometimes past restart_timeout */
 			uint64_t x = rnd(&r, 100), ms;
 
 			ms = x < 70 ? rnd(&r, 500) : x < 95 ? 500 + rnd(&r, 2500) :
 			     opt_restart * 1000ULL + 500 + rnd(&r, 2500);
-			sleep_ms((unsigned int)ms);
+			sup_pause((unsigned int)ms);
 		}
+		sup_signals(0);
+		if (sig_term)
+			break;
 		S->st.restarts++;
 		child = spawn();
 	}

@@ -70,17 +70,10 @@ mounts_served() { # every zuf mount is served by the current server
 	return 1
 }
 
-# calm_served LOG: the supervisor started a calm server and it serves every
-# mount.  A USR1 that lands between its checks and its waitpid waits for
-# the hostile server's next death, so it is sent again each second.
+# calm_served LOG: the server the supervisor started for the calm phase
+# serves every mount
 calm_served() {
-	local n=0
-	while ! sed -n '/calm phase/,$p' "$1" | grep -q 'serving (.*calm)'; do
-		((n % 10 == 9)) && kill -USR1 "$sup"
-		((n++ > 600)) && return 1
-		sleep 0.1
-	done
-	mounts_served
+	wait_log "$1" 'serving \(.*calm again\)' 60 && mounts_served
 }
 
 try_mount() { # TYPE DEV DIR [OPTS]: the calm server may still be starting
