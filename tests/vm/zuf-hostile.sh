@@ -148,8 +148,8 @@ t_nlink() {
 		test -d "$d/b/sub" -a -d "$d/b/f" -a -f "$d/a/x" -a ! -e "$d/b/new"
 	vm_check "umount zuftmem" umount "$m"
 	memfs_stop
-	vm_check "no kernel warning (inc_nlink/drop_nlink) while it ran" \
-		sh -c "! dmesg | grep -q 'WARNING.*_nlink'"
+	# an inc_nlink/drop_nlink WARNING fails the run: run-vm.sh scans the
+	# guest's kernel log (and check-vm boots with panic_on_warn)
 }
 
 # ---- direct mode on pmem: i_size and DAX layouts -----------------------------
