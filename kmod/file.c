@@ -21,6 +21,7 @@
 #include <linux/writeback.h>
 #include <linux/mman.h>
 #include <linux/delay.h>
+#include <linux/fiemap.h>
 
 #include "zuf.h"
 
@@ -1075,6 +1076,85 @@ static loff_t zuf_llseek(struct file *file, loff_t offset, int whence)
 	return vfs_setpos(file, ls.offset, inode->i_sb->s_maxbytes);
 }
 
+/* ---- FIEMAP: the server's extents, as filefrag and cp see them --------- */
+
+static int zuf_fiemap_fill(struct fiemap_extent_info *fi,
+			   const struct zufs_extent *x, u32 flags)
+{
+	if (!x->len)
+		return 0;
+	return fiemap_fill_next_extent(fi, x->file_off, x->pmem_off, x->len,
+				       flags);
+}
+
+/*
+ * Extents come through the extent cache (GET_EXTENTS where it has none),
+ * so every one was checked against the device.  Data off pmem (on a tier
+ * device) has no address on this device: FIEMAP_EXTENT_UNKNOWN.  As
+ * iomap_fiemap(), the last extent reported is flagged LAST.
+ */
+static int zuf_fiemap(struct inode *inode, struct fiemap_extent_info *fi,
+		      u64 start, u64 len)
+{
+	struct zufs_extent cur = {}, e;
+	u32 cur_flags = 0;
+	u64 pos, end;
+	int ret;
+
+	if (!IS_DAX(inode) || !ZUF_SB(inode->i_sb)->pmem)
+		return -EOPNOTSUPP;	/* map mode: no extents to show */
+	ret = fiemap_prep(inode, fi, start, &len, FIEMAP_FLAG_SYNC);
+	if (ret)
+		return ret;
+	inode_lock_shared(inode);
+	end = round_up(i_size_read(inode), PAGE_SIZE);
+	if (start < end && len < end - start)
+		end = round_up(start + len, PAGE_SIZE);
+	for (pos = round_down(start, PAGE_SIZE); pos < end; ) {
+		bool held = false, fresh;
+		u32 flags = 0;
+		u64 n, phys;
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		ret = zuf_ext_lookup(inode, pos, end - pos, 0, true, &e, &held,
+				     &fresh);
+		if (held)
+			zuf_ext_put(ZUF_I(inode));
+		if (ret == -ZUF_EMAPPED) {
+			flags = FIEMAP_EXTENT_UNKNOWN;
+			ret = 0;
+		}
+		if (ret)
+			break;
+		n = min(e.file_off + e.len, end) - pos;
+		if (e.pmem_off != ZUFS_EXTENT_HOLE) {
+			phys = flags ? 0 : e.pmem_off + (pos - e.file_off);
+			if (cur.len && cur_flags == flags &&
+			    cur.file_off + cur.len == pos &&
+			    (flags || cur.pmem_off + cur.len == phys)) {
+				cur.len += n;
+			} else {
+				ret = zuf_fiemap_fill(fi, &cur, cur_flags);
+				if (ret)
+					break;
+				cur.file_off = pos;
+				cur.pmem_off = phys;
+				cur.len = n;
+				cur_flags = flags;
+			}
+		}
+		pos += n;
+		cond_resched();
+	}
+	if (!ret)
+		ret = zuf_fiemap_fill(fi, &cur, cur_flags | FIEMAP_EXTENT_LAST);
+	inode_unlock_shared(inode);
+	return ret < 0 ? ret : 0;
+}
+
 /* ---- address space: DAX write-back of mmap stores only ------------------ */
 
 static int zuf_writepages(struct address_space *mapping,
@@ -1113,4 +1193,5 @@ const struct inode_operations zuf_file_iops = {
 	.get_acl	= zuf_get_acl,
 	.set_acl	= zuf_set_acl,
 	.update_time	= zuf_update_time,
+	.fiemap		= zuf_fiemap,
 };

@@ -19,12 +19,15 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -1552,6 +1555,108 @@ static void test_mmap(void)
 	close(fd);
 }
 
+/* ---- FIEMAP ----------------------------------------------------------- */
+
+#define FIEMAP_MAX 64
+
+struct fiemap_buf {
+	struct fiemap fm;
+	struct fiemap_extent ext[FIEMAP_MAX];
+};
+
+static int do_fiemap(int fd, struct fiemap_buf *b, uint64_t start,
+		     uint64_t len, uint32_t flags, uint32_t count)
+{
+	memset(b, 0, sizeof(*b));
+	b->fm.fm_start = start;
+	b->fm.fm_length = len;
+	b->fm.fm_flags = flags;
+	b->fm.fm_extent_count = count;
+	return ioctl(fd, FS_IOC_FIEMAP, &b->fm);
+}
+
+/*
+ * The data ranges SEEK_DATA/SEEK_HOLE report, in 4 KiB blocks, must be
+ * exactly the union of the extents FIEMAP reports (what cp and filefrag
+ * rely on), the extents in order, not overlapping, LAST on the last only.
+ */
+static void test_fiemap(void)
+{
+	const off_t mib = 1 << 20;
+	static struct fiemap_buf b;
+	unsigned char w[65536];
+	uint64_t seek_blocks = 0, map_blocks = 0, bad = 0, prev_end = 0;
+	bool sorted = true, last_ok = true;
+	off_t data, hole;
+	uint32_t i, n;
+	int fd;
+
+	group_begin("fiemap");
+	pattern(w, sizeof(w), 0, 11);
+	fd = open("f", O_CREAT | O_RDWR, 0644);
+	pwrite_all(fd, w, sizeof(w), 0);
+	pwrite_all(fd, w, 8192 + 100, mib);
+	if (do_fiemap(fd, &b, 0, FIEMAP_MAX_OFFSET, FIEMAP_FLAG_SYNC, 0) &&
+	    (errno == EOPNOTSUPP || errno == ENOTTY)) {
+		skip("FIEMAP", "the filesystem has no extent map");
+		close(fd);
+		return;
+	}
+	t_ok("FIEMAP count query", do_fiemap(fd, &b, 0, FIEMAP_MAX_OFFSET,
+					      FIEMAP_FLAG_SYNC, 0));
+	n = b.fm.fm_mapped_extents;
+	t_true("count query finds 2..64 extents", n >= 2 && n <= FIEMAP_MAX,
+	       "got %u", n);
+	t_ok("FIEMAP", do_fiemap(fd, &b, 0, FIEMAP_MAX_OFFSET, FIEMAP_FLAG_SYNC,
+				 FIEMAP_MAX));
+	t_eq("mapped extents as counted", b.fm.fm_mapped_extents, n);
+	for (i = 0; i < b.fm.fm_mapped_extents && i < FIEMAP_MAX; i++) {
+		const struct fiemap_extent *x = &b.ext[i];
+		bool last = x->fe_flags & FIEMAP_EXTENT_LAST;
+
+		if (!x->fe_length || x->fe_logical < prev_end)
+			sorted = false;
+		prev_end = x->fe_logical + x->fe_length;
+		if (last != (i + 1 == b.fm.fm_mapped_extents))
+			last_ok = false;
+		/* blocks of data every extent covers */
+		for (uint64_t off = x->fe_logical & ~4095ull; off < prev_end;
+		     off += 4096) {
+			data = lseek(fd, off, SEEK_DATA);
+			if (data != (off_t)off)
+				bad++;
+			map_blocks++;
+		}
+	}
+	t_true("extents sorted, non-empty, not overlapping", sorted, "they are not");
+	t_true("FIEMAP_EXTENT_LAST on the last extent only", last_ok, "it is not");
+	t_eq("extent blocks that SEEK_DATA calls a hole", bad, 0);
+	for (data = lseek(fd, 0, SEEK_DATA); data >= 0;
+	     data = lseek(fd, hole, SEEK_DATA)) {
+		hole = lseek(fd, data, SEEK_HOLE);
+		seek_blocks += (((hole + 4095) & ~4095) - (data & ~4095)) / 4096;
+	}
+	t_eq("extents cover every block SEEK_DATA finds", map_blocks, seek_blocks);
+	t_ok("FIEMAP of the second range only",
+	     do_fiemap(fd, &b, mib + 4096, 100, 0, FIEMAP_MAX));
+	t_true("it reports an extent holding that range",
+	       b.fm.fm_mapped_extents >= 1 && b.ext[0].fe_logical <= mib + 4096 &&
+	       b.ext[0].fe_logical + b.ext[0].fe_length >= mib + 4196,
+	       "got %u extents, first %llu+%llu", b.fm.fm_mapped_extents,
+	       (unsigned long long)b.ext[0].fe_logical,
+	       (unsigned long long)b.ext[0].fe_length);
+	t_ok("FIEMAP past EOF", do_fiemap(fd, &b, 4 * mib, FIEMAP_MAX_OFFSET, 0,
+					  FIEMAP_MAX));
+	t_eq("past EOF: no extents", b.fm.fm_mapped_extents, 0);
+	t_ok("FIEMAP with room for one extent",
+	     do_fiemap(fd, &b, 0, FIEMAP_MAX_OFFSET, 0, 1));
+	t_eq("one extent reported", b.fm.fm_mapped_extents, 1);
+	t_err("unknown FIEMAP flag", do_fiemap(fd, &b, 0, FIEMAP_MAX_OFFSET,
+					       0x40000000, FIEMAP_MAX), EBADR);
+	t_eq("fm_flags names the unknown flag", b.fm.fm_flags, 0x40000000);
+	close(fd);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -1564,6 +1669,7 @@ static const struct {
 	{ "readdir", test_readdir }, { "orphan", test_unlinked_open },
 	{ "xattr", test_xattr }, { "acl", test_acl }, { "statfs", test_statfs },
 	{ "tmpfile", test_tmpfile }, { "mmap", test_mmap },
+	{ "fiemap", test_fiemap },
 };
 
 /* Is name in the comma separated list? */

@@ -57,6 +57,24 @@ vm_check "posix-test: 0 failed, mmap group ran" sh -c "
 	tail -1 '$VM_RESULTS/posix-test.txt' | grep -q ' 0 failed' &&
 	grep -q '^ok .* - mmap MAP_SHARED' '$VM_RESULTS/posix-test.txt'"
 
+vm_check "posix-test: the fiemap group ran (FIEMAP, not skipped)" \
+	grep -q '^ok .* - extents cover every block SEEK_DATA finds$' "$VM_RESULTS/posix-test.txt"
+
+# ---- filefrag: FIEMAP as admins see it ---------------------------------------
+dd if=/dev/urandom of="$mnt/frag" bs=64k count=1 status=none
+dd if=/dev/urandom of="$mnt/frag" bs=4k seek=256 count=3 conv=notrunc status=none
+filefrag -s -v -b4096 "$mnt/frag" > "$VM_RESULTS/filefrag.txt" 2>&1 || :
+sed 's/^/[vm] filefrag: /' "$VM_RESULTS/filefrag.txt"
+# shellcheck disable=SC2016 # an awk program
+vm_check "filefrag -v: data at blocks 0 and 256, on the device, the last flagged" \
+	awk -v dev="$(($(blockdev --getsize64 "$pmem") / 4096))" '
+		/^ *[0-9]+:/ { n++; split($2, l, "."); split($4, p, ".")
+			if (p[1] + 0 >= dev || $0 ~ /unknown_loc/) bad = 1
+			if (l[1] + 0 == 0) a = 1; if (l[1] + 0 == 256) b = 1
+			last = ($0 ~ /last/) }
+		END { exit !(n >= 2 && a && b && last && !bad) }' "$VM_RESULTS/filefrag.txt"
+rm -f "$mnt/frag"
+
 # ---- fio: 4k random writes + verify, O_DIRECT and buffered, 2 jobs -----------
 run_fio() { # NAME fio-args...
 	local name=$1 out=$VM_RESULTS/fio-$1.json

@@ -121,6 +121,14 @@ readback() { # NAME
 		test $((r1 - r0)) -ge $(((goal - pmem_b) / 2))
 }
 readback "read-back"
+if [ "$TIER_TRANSPORT" = zuf ]; then
+	# f1 was written first: long since on the NVMe, with no pmem address
+	filefrag -s -v "$mnt/data/f1" > "$VM_RESULTS/filefrag-f1.txt" 2>&1 || :
+	info "filefrag f1: $(tail -1 "$VM_RESULTS/filefrag-f1.txt")," \
+		"$(grep -c unknown_loc "$VM_RESULTS/filefrag-f1.txt") of them unknown_loc"
+	vm_check "filefrag -v of migrated f1: its extents on the NVMe are unknown_loc" \
+		grep -q 'unknown_loc' "$VM_RESULTS/filefrag-f1.txt"
+fi
 if ((corrupt)); then
 	# f1 was written first: long since migrated; the write promotes its block
 	python3 -c "
