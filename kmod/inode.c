@@ -323,6 +323,20 @@ int zuf_update_time(struct inode *inode, struct timespec64 *time, int flags)
 	}
 	if (!sa.valid)
 		return 0;
+	/*
+	 * The server sets ctime to now unless told otherwise: an access
+	 * (file_accessed on read or mmap) must not move it.  A server
+	 * without KEEP_CTIME is told the inode's own ctime instead: racy
+	 * against a chmod, but a read no longer moves ctime there either.
+	 */
+	if (!(flags & S_CTIME)) {
+		if (READ_ONCE(zuf_root->granted) & ZUFS_FEATURE_KEEP_CTIME) {
+			sa.valid |= ZUFS_SA_KEEP_CTIME;
+		} else {
+			sa.valid |= ZUFS_SA_CTIME;
+			zuf_time_set(&sa.ctime, &inode->i_ctime);
+		}
+	}
 	return zuf_send_setattr(inode, &sa);
 }
 

@@ -31,6 +31,8 @@
 
 _Static_assert(ZUS_EXTENT_MAPPED == ZUFS_EXTENT_MAPPED &&
 	       ZUS_EXTENT_HOLE == ZUFS_EXTENT_HOLE, "extent values");
+_Static_assert(ZUS_SET_MTIME_NOW == ZUFS_SA_MTIME_NOW &&
+	       ZUS_SET_KEEP_CTIME == ZUFS_SA_KEEP_CTIME, "setattr bits");
 
 #define ZT_MAX_MOUNTS	64
 
@@ -737,7 +739,7 @@ static int zt_chan_op(struct zt_thread *t, struct zt_mount *m, void *buf,
 
 		NEED(*c);
 		OP(setattr);
-		if (c->valid & ~0x1ffu)
+		if (c->valid & ~0x3ffu)
 			return -EINVAL;
 		/* ZUFS_SA_* and ZUS_SET_* share their values */
 		sa.valid = c->valid;

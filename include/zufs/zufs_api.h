@@ -47,7 +47,7 @@
 #endif
 
 #define ZUFS_MAJOR_VERSION	1
-#define ZUFS_MINOR_VERSION	2	/* 1: EXT_MAPPED, 2: CHAN_STATFS */
+#define ZUFS_MINOR_VERSION	3	/* 1: EXT_MAPPED, 2: CHAN_STATFS, 3: KEEP_CTIME */
 
 /* Feature flags, negotiated at handshake: the kernel answers with the AND. */
 #define ZUFS_FEATURE_DIRECT	(1ULL << 0)	/* GET_EXTENTS + extent cache */
@@ -62,7 +62,9 @@
 /* STATFS and SYNC are served by the channel threads too (not only the
  * mount thread): one mount's slow statfs or sync holds up no other mount */
 #define ZUFS_FEATURE_CHAN_STATFS	(1ULL << 8)
-#define ZUFS_FEATURES_ALL	((1ULL << 9) - 1)
+/* SETATTR takes ZUFS_SA_KEEP_CTIME: an access-time update leaves ctime */
+#define ZUFS_FEATURE_KEEP_CTIME	(1ULL << 9)
+#define ZUFS_FEATURES_ALL	((1ULL << 10) - 1)
 
 #define ZUFS_ROOT_MOUNTPOINT	"/sys/fs/zuf"
 #define ZUFS_CONTROL_FILE	"control"
@@ -270,6 +272,7 @@ struct zufs_getattr {		/* also EVICT (no reply data) */
 #define ZUFS_SA_CTIME		(1u << 6)
 #define ZUFS_SA_ATIME_NOW	(1u << 7)
 #define ZUFS_SA_MTIME_NOW	(1u << 8)
+#define ZUFS_SA_KEEP_CTIME	(1u << 9)	/* ctime stays (else: now) */
 
 struct zufs_setattr {
 	struct zufs_hdr hdr;

@@ -74,6 +74,7 @@ enum {
 	ZUS_SET_CTIME	= 1u << 6,	/* explicit ctime (else: now) */
 	ZUS_SET_ATIME_NOW = 1u << 7,
 	ZUS_SET_MTIME_NOW = 1u << 8,
+	ZUS_SET_KEEP_CTIME = 1u << 9,	/* an access: ctime stays */
 };
 
 struct zus_setattr {

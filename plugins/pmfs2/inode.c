@@ -294,6 +294,12 @@ int pmfs2_setattr(struct zus_sb *zsb, uint64_t ino,
 		err = setattr_check(pi, sa);
 	if (err)
 		goto out;
+	if (sa->valid == (ZUS_SET_ATIME | ZUS_SET_KEEP_CTIME)) {
+		/* an access: one atomic store, no transaction */
+		pmfs2_store_persist(sbi, &pi->atime,
+				    (uint64_t)pmfs2_time_to_ns(&sa->atime));
+		goto done;
+	}
 	tx = pmfs2_tx_begin(sbi);
 	err = pmfs2_tx_log(tx, pi, sizeof(*pi));
 	/* the size a direct write past EOF was guarded for (extend_guard) */
@@ -319,12 +325,15 @@ int pmfs2_setattr(struct zus_sb *zsb, uint64_t ino,
 			pi->mtime = now;
 		else if (sa->valid & ZUS_SET_MTIME)
 			pi->mtime = pmfs2_time_to_ns(&sa->mtime);
-		pi->ctime = (sa->valid & ZUS_SET_CTIME) ?
-			    pmfs2_time_to_ns(&sa->ctime) : now;
+		if (sa->valid & ZUS_SET_CTIME)
+			pi->ctime = pmfs2_time_to_ns(&sa->ctime);
+		else if (!(sa->valid & ZUS_SET_KEEP_CTIME))
+			pi->ctime = now;
 	}
 	err = pmfs2_tx_end(tx, err);
 	if (!err && (pi->flags & PMFS2_IF_TRUNC_PENDING))
 		err = pmfs2_finish_trunc(sbi, pi, false);
+done:
 	if (!err && out)
 		pmfs2_fill_attr(sbi, ino, pi, out);
 out:

@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -877,6 +878,8 @@ static void test_attrs(void)
 {
 	struct timespec ts[2], now;
 	struct stat st, st0;
+	struct statvfs sv;
+	char *map, c;
 	int fd;
 
 	group_begin("attrs");
@@ -948,6 +951,35 @@ static void test_attrs(void)
 	close(fd);
 	t_true("write updates mtime", st.st_mtim.tv_sec > 1000, "mtime %lld",
 	       (long long)st.st_mtim.tv_sec);
+
+	/*
+	 * An access may move atime (the old atime makes relatime update it),
+	 * never ctime: else every read rewrites the inode.
+	 */
+	ts[0].tv_sec = ts[1].tv_sec = 3000;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	utimensat(AT_FDCWD, "f", ts, 0);
+	lstat("f", &st0);
+	usleep(20000);
+	fd = open("f", O_RDONLY);
+	t_eq("read 1 byte", read(fd, &c, 1), 1);
+	map = mmap(NULL, 1, PROT_READ, MAP_SHARED, fd, 0);
+	t_true("mmap for reading", map != MAP_FAILED, "%s", strerror(errno));
+	if (map != MAP_FAILED) {
+		c = *(volatile char *)map;
+		munmap(map, 1);
+	}
+	close(fd);
+	lstat("f", &st);
+	t_true("read and mmap leave ctime alone",
+	       ts_eq(&st.st_ctim, st0.st_ctim.tv_sec, st0.st_ctim.tv_nsec),
+	       "ctime %lld.%09ld became %lld.%09ld",
+	       (long long)st0.st_ctim.tv_sec, st0.st_ctim.tv_nsec,
+	       (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+	if (!statvfs(".", &sv) && !(sv.f_flag & ST_NOATIME))
+		t_true("read moves an atime not after mtime (relatime)",
+		       st.st_atim.tv_sec > 3000, "atime %lld",
+		       (long long)st.st_atim.tv_sec);
 
 	symlink("f", "lnk");
 	ts[0].tv_sec = ts[1].tv_sec = 2000;

@@ -999,7 +999,7 @@ static int op_setattr(struct fz_inst *fi, struct rep *rp)
 
 	if (!n)
 		return -ENOENT;
-	if (sa->valid & ~0x1ffu)
+	if (sa->valid & ~0x3ffu)
 		return -EINVAL;
 	if (sa->valid & ZUFS_SA_MODE)
 		n->a.mode = (n->a.mode & S_IFMT) | (sa->mode & 07777);
