@@ -443,6 +443,10 @@ int zuf_dispatch(struct zuf_call *call)
 		return -EINVAL;
 	if (!zr)
 		return -EIO;
+	/* a shut down mount sends nothing but the news (zuf_shutdown) */
+	if (call->sbi && zuf_sbi_is_shutdown(call->sbi) &&
+	    h->op != ZUFS_OP_REMOUNT)
+		return -EIO;
 	/*
 	 * One deadline for the whole call, resends included: a server that
 	 * keeps dying on it, or leaves it unsent, cannot keep it waiting.

@@ -72,6 +72,8 @@ static int zuf_iterate(struct file *file, struct dir_context *ctx)
 	void *buf;
 	int ret = 0;
 
+	if (zuf_is_shutdown(dir->i_sb))
+		return -EIO;
 	buf = kvmalloc(ZUFS_PAYLOAD_MAX, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
@@ -117,9 +119,24 @@ static int zuf_iterate(struct file *file, struct dir_context *ctx)
 	return ret;
 }
 
+static int zuf_dir_open(struct inode *inode, struct file *file)
+{
+	return zuf_is_shutdown(inode->i_sb) ? -EIO : 0;
+}
+
+/* operations are synchronous: only a shut down mount has news */
+static int zuf_dir_fsync(struct file *file, loff_t start, loff_t end,
+			 int datasync)
+{
+	return zuf_is_shutdown(file_inode(file)->i_sb) ? -EIO : 0;
+}
+
 const struct file_operations zuf_dir_fops = {
+	.open		= zuf_dir_open,
 	.llseek		= generic_file_llseek,
 	.read		= generic_read_dir,
 	.iterate_shared	= zuf_iterate,
-	.fsync		= noop_fsync,
+	.fsync		= zuf_dir_fsync,
+	.unlocked_ioctl	= zuf_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 };

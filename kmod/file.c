@@ -342,6 +342,8 @@ static int zuf_ext_lookup(struct inode *inode, loff_t pos, loff_t length,
 	int tries, ret;
 
 	*fresh = false;
+	if (zuf_is_shutdown(inode->i_sb))
+		return -EIO;
 	/*
 	 * A fault never extends the file (the DAX code checked pos against
 	 * i_size): do not make the server guard a write past EOF for it.
@@ -906,6 +908,8 @@ static ssize_t zuf_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	struct inode *inode = file_inode(iocb->ki_filp);
 	ssize_t ret;
 
+	if (zuf_is_shutdown(inode->i_sb))
+		return -EIO;
 	if (!iov_iter_count(to))
 		return 0;
 	inode_lock_shared(inode);
@@ -925,6 +929,8 @@ static ssize_t zuf_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	ssize_t ret;
 	int err;
 
+	if (zuf_is_shutdown(inode->i_sb))
+		return -EIO;
 	inode_lock(inode);
 	ret = generic_write_checks(iocb, from);
 	if (ret <= 0)
@@ -953,6 +959,13 @@ out:
 	return ret;
 }
 
+static int zuf_file_open(struct inode *inode, struct file *file)
+{
+	if (zuf_is_shutdown(inode->i_sb))
+		return -EIO;
+	return generic_file_open(inode, file);
+}
+
 /* ---- fsync, fallocate, llseek ------------------------------------------ */
 
 static int zuf_fsync(struct file *file, loff_t start, loff_t end,
@@ -964,6 +977,8 @@ static int zuf_fsync(struct file *file, loff_t start, loff_t end,
 	struct zufs_fsync fs = {};
 	int ret;
 
+	if (zuf_is_shutdown(inode->i_sb))
+		return -EIO;
 	/* DAX: write back the CPU caches of application mmap stores */
 	ret = file_write_and_wait_range(file, start, end);
 	if (ret)
@@ -989,6 +1004,8 @@ static long zuf_fallocate(struct file *file, int mode, loff_t offset,
 	bool unmap = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
 	int ret;
 
+	if (zuf_is_shutdown(inode->i_sb))
+		return -EIO;
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
 		     FALLOC_FL_ZERO_RANGE))
 		return -EOPNOTSUPP;
@@ -1179,11 +1196,13 @@ const struct file_operations zuf_file_fops = {
 	.write_iter	= zuf_write_iter,
 	.mmap		= zuf_file_mmap,
 	.mmap_supported_flags = MAP_SYNC,
-	.open		= generic_file_open,
+	.open		= zuf_file_open,
 	.fsync		= zuf_fsync,
 	.fallocate	= zuf_fallocate,
 	.splice_read	= generic_file_splice_read,
 	.splice_write	= iter_file_splice_write,
+	.unlocked_ioctl	= zuf_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 };
 
 const struct inode_operations zuf_file_iops = {

@@ -348,6 +348,8 @@ int zuf_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	struct zufs_setattr sa = {};
 	int ret;
 
+	if (zuf_is_shutdown(inode->i_sb))
+		return -EIO;
 	ret = setattr_prepare(mnt_userns, dentry, attr);
 	if (ret)
 		return ret;

@@ -6,7 +6,7 @@
 
 KMOD_SRCS = \
 	kmod/zuf.h kmod/super.c kmod/channel.c kmod/control.c kmod/inode.c \
-	kmod/namei.c kmod/dir.c kmod/file.c kmod/mmap.c kmod/xattr.c
+	kmod/namei.c kmod/dir.c kmod/file.c kmod/mmap.c kmod/xattr.c kmod/ioctl.c
 EXTRA_DIST += $(KMOD_SRCS) kmod/Kbuild kmod/Makefile kmod/kmod.mk \
 	kmod/tests/zuf-memfs.c tests/vm/zuf-smoke.sh
 

@@ -22,6 +22,8 @@ static vm_fault_t zuf_dax_huge_fault(struct vm_fault *vmf,
 	pfn_t pfn;
 	bool wr;
 
+	if (zuf_is_shutdown(inode->i_sb))
+		return VM_FAULT_SIGBUS;
 	if (write) {
 		sb_start_pagefault(inode->i_sb);
 		file_update_time(vmf->vma->vm_file);
@@ -82,6 +84,8 @@ int zuf_file_mmap(struct file *file, struct vm_area_struct *vma)
 	struct inode *inode = file_inode(file);
 	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
 
+	if (zuf_is_shutdown(inode->i_sb))
+		return -EIO;
 	if (!IS_DAX(inode) || !(sbi->features & ZUFS_FEATURE_DAX_MMAP))
 		return -ENODEV;
 	/* MAP_SYNC promises durable stores: only on a synchronous device */

@@ -433,6 +433,8 @@ static const char *zuf_get_link(struct dentry *dentry, struct inode *inode,
 	char *link, *old;
 	int ret;
 
+	if (zuf_is_shutdown(inode->i_sb))
+		return ERR_PTR(-EIO);
 	link = READ_ONCE(inode->i_link);
 	if (link)
 		return link;

@@ -204,6 +204,31 @@ static int zuf_send_simple_mount_op(struct zuf_sb_info *sbi, u32 op,
 	return zuf_mount_dispatch(&call);
 }
 
+static int zuf_send_remount(struct zuf_sb_info *sbi, u32 mflags,
+			    const char *options)
+{
+	struct zuf_call call = {};
+	struct zufs_mount *m;
+	int ret;
+
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	zuf_hdr_init(&m->hdr, ZUFS_OP_REMOUNT, sbi);
+	strscpy(m->fstype, sbi->zft->name, sizeof(m->fstype));
+	m->flags = mflags;
+	strscpy(m->options, options ?: "", sizeof(m->options));
+	strscpy(m->dev_path, sbi->dev_path ?: "", sizeof(m->dev_path));
+	call.sbi = sbi;
+	call.cmd = &m->hdr;
+	call.in_len = sizeof(*m);
+	call.out_len = sizeof(m->hdr);
+	call.flags = ZUF_CALL_MOUNT;
+	ret = zuf_mount_dispatch(&call);
+	kfree(m);
+	return ret;
+}
+
 /*
  * STATFS or SYNC of one mount: on a channel of its own where the server
  * serves them there (a slow one then holds up no other mount), else on the
@@ -232,6 +257,8 @@ static struct zuf_sb_info *zuf_next_to_reattach(u64 gen)
 		if (sbi->attached_gen == gen || sbi->reattach_gen == gen)
 			continue;
 		sbi->reattach_gen = gen;
+		if (zuf_sbi_is_shutdown(sbi))
+			continue;	/* it stays without a server */
 		if (!atomic_inc_not_zero(&sbi->sb->s_active))
 			continue;
 		found = sbi;
@@ -344,6 +371,83 @@ static int zuf_sync_fs(struct super_block *sb, int wait)
 	call.out_len = sizeof(h);
 	call.flags = ZUF_CALL_NOWAIT_SRV;
 	return zuf_sb_dispatch(&call);
+}
+
+/* Unmap every DAX mapping of @sb: the next fault sees the shutdown. */
+static void zuf_unmap_all(struct super_block *sb)
+{
+	struct inode *inode, *toput = NULL;
+
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		spin_lock(&inode->i_lock);
+		if ((inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW)) ||
+		    !mapping_mapped(inode->i_mapping)) {
+			spin_unlock(&inode->i_lock);
+			continue;
+		}
+		__iget(inode);
+		spin_unlock(&inode->i_lock);
+		spin_unlock(&sb->s_inode_list_lock);
+		unmap_mapping_range(inode->i_mapping, 0, 0, 1);
+		iput(toput);
+		toput = inode;
+		cond_resched();
+		spin_lock(&sb->s_inode_list_lock);
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	iput(toput);
+}
+
+/**
+ * zuf_shutdown - stop a mount in its tracks (FS_IOC_SHUTDOWN)
+ * @sb: the mount
+ * @flags: ZUF_GOING_FLAGS_*: DEFAULT syncs everything first (frozen, so
+ *	nothing slips in between), LOGFLUSH has the server flush its own
+ *	state, NOLOGFLUSH stops at once, as a power cut would
+ *
+ * From then on every operation fails with -EIO and nothing more is written
+ * to the device: mappings are torn down (a fault gets SIGBUS) and the
+ * server is told, to stop writing too (it keeps the state a crash leaves:
+ * the next mount recovers).  The mount is not offered to a new server.
+ * umount works.
+ */
+int zuf_shutdown(struct super_block *sb, u32 flags)
+{
+	struct zuf_sb_info *sbi = ZUF_SB(sb);
+	static const char * const how[] = { "sync", "server flush", "now" };
+	int ret;
+
+	if (flags > ZUF_GOING_FLAGS_NOLOGFLUSH)
+		return -EINVAL;
+	if (zuf_is_shutdown(sb))
+		return 0;
+	switch (flags) {
+	case ZUF_GOING_FLAGS_DEFAULT:
+		ret = freeze_super(sb);
+		if (ret)
+			return ret;
+		ret = test_and_set_bit(ZUF_SB_SHUTDOWN, &sbi->sflags);
+		thaw_super(sb);
+		if (ret)
+			return 0;
+		break;
+	case ZUF_GOING_FLAGS_LOGFLUSH:
+		zuf_sync_fs(sb, 1);
+		fallthrough;
+	default:
+		if (test_and_set_bit(ZUF_SB_SHUTDOWN, &sbi->sflags))
+			return 0;
+	}
+	zuf_info("%s (%s): shut down (%s)\n", sbi->zft->name,
+		 sbi->dev_path ?: "none", how[flags]);
+	zuf_unmap_all(sb);
+	ret = zuf_send_remount(sbi, sbi->mflags | ZUFS_M_RDONLY |
+			       ZUFS_M_SHUTDOWN, sbi->options);
+	if (ret)
+		zuf_warn("%s (%s): the server was not told of the shutdown: %d\n",
+			 sbi->zft->name, sbi->dev_path ?: "none", ret);
+	return 0;
 }
 
 static void zuf_put_super(struct super_block *sb)
@@ -554,27 +658,13 @@ static int zuf_reconfigure(struct fs_context *fc)
 	struct super_block *sb = fc->root->d_sb;
 	struct zuf_sb_info *sbi = ZUF_SB(sb);
 	struct zuf_fs_ctx *ctx = fc->fs_private;
-	struct zuf_call call = {};
-	struct zufs_mount *m;
 	int ret;
 
+	if (zuf_is_shutdown(sb))
+		return -EIO;
 	sync_filesystem(sb);
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
-	if (!m)
-		return -ENOMEM;
-	zuf_hdr_init(&m->hdr, ZUFS_OP_REMOUNT, sbi);
-	strscpy(m->fstype, sbi->zft->name, sizeof(m->fstype));
-	if (fc->sb_flags & SB_RDONLY)
-		m->flags |= ZUFS_M_RDONLY;
-	strscpy(m->options, ctx->options ?: "", sizeof(m->options));
-	strscpy(m->dev_path, sbi->dev_path ?: "", sizeof(m->dev_path));
-	call.sbi = sbi;
-	call.cmd = &m->hdr;
-	call.in_len = sizeof(*m);
-	call.out_len = sizeof(m->hdr);
-	call.flags = ZUF_CALL_MOUNT;
-	ret = zuf_mount_dispatch(&call);
-	kfree(m);
+	ret = zuf_send_remount(sbi, (fc->sb_flags & SB_RDONLY) ?
+			       ZUFS_M_RDONLY : 0, ctx->options);
 	if (ret)
 		return ret;
 	sbi->mflags = (fc->sb_flags & SB_RDONLY) ? ZUFS_M_RDONLY : 0;

@@ -193,11 +193,30 @@ struct zuf_sb_info {
 	/* EVICTs go out from here (zuf_evict_inode); per inode-number hash */
 	struct workqueue_struct *evict_wq;
 	atomic_t evicts_of[1 << ZUF_EVICT_HASH_BITS];
+	unsigned long sflags;		/* ZUF_SB_* bits */
 };
+
+#define ZUF_SB_SHUTDOWN		0	/* FS_IOC_SHUTDOWN: all fails -EIO */
+
+/* The shutdown ioctl of ext4 and xfs (XFS_IOC_GOINGDOWN) and its flags */
+#define ZUF_IOC_SHUTDOWN		_IOR('X', 125, __u32)
+#define ZUF_GOING_FLAGS_DEFAULT		0x0	/* sync, then stop */
+#define ZUF_GOING_FLAGS_LOGFLUSH	0x1	/* flush the log, then stop */
+#define ZUF_GOING_FLAGS_NOLOGFLUSH	0x2	/* stop at once */
 
 static inline struct zuf_sb_info *ZUF_SB(struct super_block *sb)
 {
 	return sb->s_fs_info;
+}
+
+static inline bool zuf_sbi_is_shutdown(struct zuf_sb_info *sbi)
+{
+	return unlikely(test_bit(ZUF_SB_SHUTDOWN, &sbi->sflags));
+}
+
+static inline bool zuf_is_shutdown(struct super_block *sb)
+{
+	return zuf_sbi_is_shutdown(ZUF_SB(sb));
 }
 
 int zuf_register_fs(struct zuf_root *zr, struct zufs_ioc_register_fs *r);
@@ -206,6 +225,8 @@ struct zuf_pmem *zuf_pmem_get(u32 id);
 void zuf_pmem_put(struct zuf_pmem *pm);
 void zuf_reattach_all(struct work_struct *work);
 struct super_block *zuf_sb_grab(zufs_sb_id sb_id);
+int zuf_shutdown(struct super_block *sb, u32 flags);
+long zuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 /* ---- inodes (inode.c) --------------------------------------------- */
 

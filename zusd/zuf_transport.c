@@ -473,11 +473,18 @@ static int zt_mount_op(struct zt_thread *t, void *buf, uint32_t in_len)
 		m = zt_find(zt, h->sb_id);
 		if (!m)
 			ret = -ENOENT;
-		else if (!m->type->ops->remount)
+		else if ((cmd->flags & ZUFS_M_SHUTDOWN) &&
+			 m->type->ops->shutdown) {
+			m->type->ops->shutdown(&m->sb);
+			zt_log(zt, ZUS_LOG_NOTICE, "%s (%s): shut down by the kernel",
+			       m->type->name, m->sb.dev_path);
+			ret = 0;
+		} else if (!m->type->ops->remount) {
 			ret = -EOPNOTSUPP;
-		else
+		} else {
 			ret = zt_ret(m->type->ops->remount(&m->sb, opts,
 					cmd->flags & ZUFS_M_RDONLY));
+		}
 		if (!ret)
 			m->sb.readonly = cmd->flags & ZUFS_M_RDONLY;
 		pthread_rwlock_unlock(&zt->mounts_lock);

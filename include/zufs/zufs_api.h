@@ -184,6 +184,9 @@ struct zufs_mount {
 };
 #define ZUFS_M_RDONLY		(1u << 0)
 #define ZUFS_M_REATTACH		(1u << 1)	/* server restart: mount exists */
+/* REMOUNT (with RDONLY): the kernel shut the mount down (FS_IOC_SHUTDOWN):
+ * write nothing more to the device, not even a clean state */
+#define ZUFS_M_SHUTDOWN		(1u << 2)
 
 struct zufs_statfs {
 	struct zufs_hdr hdr;

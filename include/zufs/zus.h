@@ -292,6 +292,13 @@ struct zus_fs_ops {
 
 	/* Optional (may be NULL): tiering counters, for zufsctl stats. */
 	int (*tier_status)(struct zus_sb *sb, struct zus_tier_status *st);
+	/*
+	 * Optional: the kernel shut the mount down (FS_IOC_SHUTDOWN).  Write
+	 * nothing more to the device, not even a clean state, so that the
+	 * next mount recovers as after a crash; then only umount comes.
+	 * NULL: the host remounts read-only instead.
+	 */
+	void (*shutdown)(struct zus_sb *sb);
 };
 
 /* zus_fs_type.flags */

@@ -42,6 +42,7 @@ const struct zus_fs_ops pmfs2_ops = {
 	.removexattr	= pmfs2_removexattr,
 
 	.tier_status	= pmfs2_tier_status,
+	.shutdown	= pmfs2_shutdown,
 };
 
 static const struct zus_fs_type pmfs2_fs_type = {

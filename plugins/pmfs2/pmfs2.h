@@ -365,6 +365,7 @@ int pmfs2_removexattr(struct zus_sb *zsb, uint64_t ino, const char *name);
 int pmfs2_mount(struct zus_sb *zsb);
 void pmfs2_umount(struct zus_sb *zsb);
 int pmfs2_remount(struct zus_sb *zsb, const char *options, bool readonly);
+void pmfs2_shutdown(struct zus_sb *zsb);
 int pmfs2_statfs(struct zus_sb *zsb, struct zus_statfs *st);
 int pmfs2_sync(struct zus_sb *zsb);
 uint64_t pmfs2_root_ino(struct zus_sb *zsb);

@@ -51,6 +51,8 @@ struct zus_tier_status;
 int pmfs2_tier_init(struct pmfs2_sbi *sbi);
 /* After the scan: start the migrator thread (unless tier_thread=0). */
 int pmfs2_tier_start(struct pmfs2_sbi *sbi);
+/* The migrator thread stops (after the migration it is doing). */
+void pmfs2_tier_stop(struct pmfs2_sbi *sbi);
 void pmfs2_tier_fini(struct pmfs2_sbi *sbi);
 /* Mount scan: a tier block referenced by an inode (-EUCLEAN if twice). */
 int pmfs2_tier_mark(struct pmfs2_sbi *sbi, uint64_t tblk);

@@ -194,6 +194,9 @@ int pmfs2_mount(struct zus_sb *zsb)
 	if (sbi->s.state == PMFS2_STATE_ERROR)
 		pmfs2_msg(sbi, ZUS_LOG_WARNING,
 			  "filesystem has errors: run fsck.pmfs2");
+	if (sbi->s.state == PMFS2_STATE_MOUNTED)
+		pmfs2_msg(sbi, ZUS_LOG_NOTICE,
+			  "not cleanly unmounted (a crash or a shutdown): recovering");
 	err = pmfs2_journal_recover(sbi->pm, &sbi->s, &ri, err_msg,
 				    sizeof(err_msg));
 	if (err) {
@@ -271,6 +274,26 @@ int pmfs2_remount(struct zus_sb *zsb, const char *options, bool readonly)
 	if (!err && !sbi->ro)
 		err = pmfs2_tier_start(sbi);	/* no-op if running */
 	return err;
+}
+
+/*
+ * The kernel shut the mount down: no transaction in flight, then read-only
+ * without a word to the device.  The state stays MOUNTED (umount writes
+ * none when read-only): the next mount recovers as after a crash.
+ */
+void pmfs2_shutdown(struct zus_sb *zsb)
+{
+	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
+
+	pthread_rwlock_wrlock(&sbi->ns_lock);
+	pthread_mutex_lock(&sbi->tx_lock);
+	__atomic_store_n(&sbi->ro, true, __ATOMIC_RELAXED);
+	zsb->readonly = true;
+	pthread_mutex_unlock(&sbi->tx_lock);
+	pthread_rwlock_unlock(&sbi->ns_lock);
+	pmfs2_tier_stop(sbi);
+	pmfs2_msg(sbi, ZUS_LOG_NOTICE,
+		  "shut down: nothing more is written; the next mount recovers");
 }
 
 int pmfs2_statfs(struct zus_sb *zsb, struct zus_statfs *st)

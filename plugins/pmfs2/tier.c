@@ -1298,20 +1298,27 @@ int pmfs2_tier_start(struct pmfs2_sbi *sbi)
 	return 0;
 }
 
+void pmfs2_tier_stop(struct pmfs2_sbi *sbi)
+{
+	struct pmfs2_tier *t = sbi->tier;
+
+	if (!t || !t->thread_on)
+		return;
+	pthread_mutex_lock(&t->q_lock);
+	t->stop = true;
+	pthread_cond_signal(&t->q_cond);
+	pthread_mutex_unlock(&t->q_lock);
+	pthread_join(t->thread, NULL);
+	t->thread_on = false;
+}
+
 void pmfs2_tier_fini(struct pmfs2_sbi *sbi)
 {
 	struct pmfs2_tier *t = sbi->tier;
 
 	if (!t)
 		return;
-	if (t->thread_on) {
-		pthread_mutex_lock(&t->q_lock);
-		t->stop = true;
-		pthread_cond_signal(&t->q_cond);
-		pthread_mutex_unlock(&t->q_lock);
-		pthread_join(t->thread, NULL);
-		t->thread_on = false;
-	}
+	pmfs2_tier_stop(sbi);
 	sbi->tier = NULL;
 	tier_free_all(t);
 }

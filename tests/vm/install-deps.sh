@@ -19,7 +19,8 @@ set -euo pipefail
 #   kmod                modprobe/insmod/depmod used inside the guest (after switch_root)
 #   ndctl, daxctl       pmem namespace setup inside the guest
 #   fio                 I/O workloads (smoke test, benchmarks)
-#   e2fsprogs           mkfs.ext4 / e2fsck for the ext4 -o dax reference
+#   e2fsprogs           mkfs.ext4 / e2fsck for the ext4 -o dax reference; filefrag
+#   xfsprogs            xfs_io -c shutdown (the filesystem shutdown ioctl)
 #   util-linux          mount, findmnt, blkid, ...
 #   systemd, systemd-sysv  --systemd guest mode (systemd as PID 1)
 #   procps, coreutils   ps, timeout, stat ... in the guest
@@ -28,7 +29,7 @@ PKGS=(
 	qemu-system-x86 qemu-utils
 	linux-image-amd64 linux-headers-amd64
 	busybox-static cpio gzip xz-utils zstd
-	kmod ndctl daxctl fio e2fsprogs util-linux
+	kmod ndctl daxctl fio e2fsprogs xfsprogs util-linux
 	systemd systemd-sysv procps coreutils perl
 )
 # --debug-kernel: building Debian's 6.1 source (tests/vm/debug-kernel.sh)

@@ -4,6 +4,8 @@
 #   zuf-pmfs2-posix.sh  mount -t pmfs2, posix-test, fio verify, mmap,
 #                       remount, zusd restart, umount, fsck
 #   zuf-pmfs2-fault.sh  zusd SIGKILLed under fio, malformed replies
+#   zuf-pmfs2-shutdown.sh  the shutdown ioctl (xfs_io -c shutdown): EIO,
+#                       nothing more written, recovery at the next mount
 #   zuf-pmfs2-tiermap.sh  NVMe tier behind a 128 MiB pmem: tiered data read
 #                       in map mode, mmap promotes, extent invalidation
 # Exit status 0 when every run passed (guest checks and the harness's
@@ -22,10 +24,11 @@ rc=0
 script_args() {
 	case $1 in
 	zuf-pmfs2-tiermap.sh) echo --pmem-size 128M --timeout "${VM_TIMEOUT:-1200}" ;;
+	zuf-pmfs2-shutdown.sh) echo --pmem-size 256M ;;
 	esac
 }
 
-for script in ${ZUF_VM_SCRIPTS:-zuf-pmfs2-posix.sh zuf-pmfs2-fault.sh zuf-pmfs2-tiermap.sh}; do
+for script in ${ZUF_VM_SCRIPTS:-zuf-pmfs2-posix.sh zuf-pmfs2-fault.sh zuf-pmfs2-shutdown.sh zuf-pmfs2-tiermap.sh}; do
 	# shellcheck disable=SC2046
 	vm_run_report "${script%.sh}" --timeout "${VM_TIMEOUT:-600}" \
 		$(script_args "$script") "$@" "$here/$script" || rc=1

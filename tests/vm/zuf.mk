@@ -22,6 +22,7 @@ ZUF_VM_FILES = \
 	tests/vm/zuf-lib.sh \
 	tests/vm/zuf-pmfs2-posix.sh \
 	tests/vm/zuf-pmfs2-fault.sh \
+	tests/vm/zuf-pmfs2-shutdown.sh \
 	tests/vm/zuf-pmfs2-tiermap.sh \
 	tests/vm/zuf-main-job.sh \
 	tests/vm/zuf-hostile.sh \
