@@ -35,13 +35,16 @@ enum {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " [-n|-y|-p] [-f] [-v] DEVICE_OR_FILE\n"
+		"Usage: " PROG " [-n|-y|-p] [-f] [-v] [-b BLOCK] DEVICE_OR_FILE\n"
 		"\n"
 		"  -n   check only: open read-only, change nothing\n"
 		"  -y   repair every problem found\n"
 		"  -p   preen: repair, quietly; skip a clean filesystem unless -f\n"
 		"  -f   force a full check (with -p) even if the filesystem is clean\n"
 		"  -v   verbose\n"
+		"  -b   the backup superblock, if the primary is bad: the filesystem's\n"
+		"       last block (mkfs.pmfs2 prints it; default: the device's last\n"
+		"       block, then block 1)\n"
 		"\n"
 		"Exit status: 0 clean, 1 errors corrected, 4 errors left uncorrected,\n"
 		"8 operational error, 16 usage error.\n");
@@ -73,8 +76,22 @@ int main(int argc, char **argv)
 	void *base;
 	int fd, opt, ret, flags;
 
-	while ((opt = getopt(argc, argv, "nypfvaVh")) != -1) {
+	while ((opt = getopt(argc, argv, "nypfvab:Vh")) != -1) {
 		switch (opt) {
+		case 'b': {
+			char *end;
+
+			errno = 0;
+			o.backup_block = strtoull(optarg, &end, 0);
+			if (errno || *end || !*optarg || *optarg == '-' ||
+			    !o.backup_block) {
+				fprintf(stderr,
+					PROG ": invalid backup superblock \"%s\": give its block number (> 0)\n",
+					optarg);
+				return FSCK_USAGE;
+			}
+			break;
+		}
 		case 'n':
 			readonly = true;
 			break;

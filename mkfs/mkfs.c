@@ -9,6 +9,7 @@
  * unless -f is given.
  */
 #include <blkid/blkid.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -34,8 +35,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: " PROG " [-f] [-L label] [-U uuid] [-N inodes] [-J journal-blocks]\n"
-		"                  [--tier DEVICE_OR_FILE ...] [-q] DEVICE_OR_FILE\n"
+		"                  [--tier DEVICE_OR_FILE ...] [-q] DEVICE_OR_FILE [SIZE]\n"
 		"\n"
+		"  SIZE                    filesystem size (default: the whole device), as\n"
+		"                          mkfs.ext4: a number of KiB, or with a suffix K, M,\n"
+		"                          G or T (powers of 1024)\n"
 		"  -f, --force             overwrite an existing filesystem or partition table\n"
 		"  -L, --label LABEL       filesystem label (at most %d bytes)\n"
 		"  -U, --uuid UUID         filesystem UUID (default: random)\n"
@@ -61,6 +65,32 @@ static bool parse_u64(const char *s, uint64_t *out)
 	if (errno || *end)
 		return false;
 	*out = v;
+	return true;
+}
+
+/* SIZE as mkfs.ext4 takes it: KiB, or K/M/G/T; false if malformed. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	unsigned int shift = 10;
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	if (*end) {
+		const char *sfx = strchr("KMGT", toupper((unsigned char)*end));
+
+		if (!sfx || end[1])
+			return false;
+		shift = 10 * (unsigned int)(sfx - "KMGT" + 1);
+	}
+	if (v > UINT64_MAX >> shift)
+		return false;
+	*out = (uint64_t)v << shift;
 	return true;
 }
 
@@ -350,10 +380,16 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind >= argc || argc - optind > 2) {
 		fprintf(stderr, PROG ": %s\n", optind >= argc ?
 			"no device or file given" : "too many arguments");
 		usage(stderr);
+		return 1;
+	}
+	if (argc - optind == 2 && !parse_size(argv[optind + 1], &o.size)) {
+		fprintf(stderr,
+			PROG ": invalid size \"%s\": give KiB, or a number with K, M, G or T (e.g. 512M)\n",
+			argv[optind + 1]);
 		return 1;
 	}
 	if (!have_uuid)
@@ -363,13 +399,25 @@ int main(int argc, char **argv)
 
 	if (open_target(&t, argv[optind]))
 		goto out;
-	if (t.size < (2 + PMFS2_MIN_JOURNAL_BLOCKS + 1 + 16) *
-		     (uint64_t)PMFS2_BLOCK_SIZE) {
+	if (o.size > t.size) {
+		human(o.size, hbuf, sizeof(hbuf));
+		fprintf(stderr, PROG ": %s: the size asked for (%s) is larger than the device",
+			t.path, hbuf);
+		human(t.size, hbuf, sizeof(hbuf));
+		fprintf(stderr, " (%s)\n", hbuf);
+		goto out;
+	}
+	if (o.size && o.size < PMFS2_MIN_BLOCKS * (uint64_t)PMFS2_BLOCK_SIZE) {
+		fprintf(stderr, PROG ": size %s is too small: pmfs2 needs at least %u KiB\n",
+			argv[optind + 1], PMFS2_MIN_BLOCKS * 4);
+		goto out;
+	}
+	if (t.size < PMFS2_MIN_BLOCKS * (uint64_t)PMFS2_BLOCK_SIZE) {
 		human(t.size, hbuf, sizeof(hbuf));
 		fprintf(stderr,
 			PROG ": %s is too small (%s): pmfs2 needs at least %u KiB\n",
 			t.path, hbuf,
-			(2 + PMFS2_MIN_JOURNAL_BLOCKS + 1 + 16) * 4);
+			PMFS2_MIN_BLOCKS * 4);
 		goto out;
 	}
 	if (probe_target(&t, force, true))
@@ -452,7 +500,9 @@ int main(int argc, char **argv)
 		printf("  inodes:  %" PRIu64 "\n", sb.inode_count - 1);
 		printf("  journal: %" PRIu64 " blocks\n", sb.journal_blocks);
 		printf("  data:    %" PRIu64 " blocks from block %" PRIu64 "\n",
-		       sb.total_blocks - sb.data_start, sb.data_start);
+		       pmfs2_data_end(&sb) - sb.data_start, sb.data_start);
+		printf("  backup superblock: block %" PRIu64 "\n",
+		       pmfs2_sb_backup_block(&sb));
 		printf("  UUID:    %s\n", ubuf);
 		printf("  label:   %s\n", sb.label[0] ? sb.label : "(none)");
 		for (unsigned int i = 0; i < ntier; i++) {

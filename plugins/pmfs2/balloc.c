@@ -11,7 +11,7 @@
 
 int pmfs2_alloc_init(struct pmfs2_sbi *sbi)
 {
-	uint64_t nb = sbi->s.total_blocks, ni = sbi->s.inode_count;
+	uint64_t nb = pmfs2_data_end(&sbi->s), ni = sbi->s.inode_count;
 	size_t bw = (nb + 63) / 64, iw = (ni + 63) / 64;
 
 	sbi->bmap = calloc(bw, 8);
@@ -22,7 +22,7 @@ int pmfs2_alloc_init(struct pmfs2_sbi *sbi)
 		return -ENOMEM;
 	for (uint64_t b = 0; b < sbi->s.data_start; b++)
 		pmfs2_set_bit(sbi->bmap, b);
-	/* bits past the device stay set so the word scan never returns them */
+	/* bits past the data area stay set: the word scan never returns them */
 	for (uint64_t b = nb; b < bw * 64; b++)
 		pmfs2_set_bit(sbi->bmap, b);
 	sbi->free_blocks = nb - sbi->s.data_start;
@@ -89,8 +89,8 @@ static int alloc_one(struct pmfs2_sbi *sbi, bool txnew, uint64_t *blk)
 		pthread_mutex_unlock(&sbi->alloc_lock);
 		return -ENOSPC;
 	}
-	b = find_clear(sbi->bmap, sbi->s.total_blocks, sbi->bhint);
-	if (b == UINT64_MAX || b >= sbi->s.total_blocks) {
+	b = find_clear(sbi->bmap, pmfs2_data_end(&sbi->s), sbi->bhint);
+	if (b == UINT64_MAX || b >= pmfs2_data_end(&sbi->s)) {
 		pthread_mutex_unlock(&sbi->alloc_lock);
 		return -ENOSPC;
 	}
@@ -98,7 +98,7 @@ static int alloc_one(struct pmfs2_sbi *sbi, bool txnew, uint64_t *blk)
 	if (txnew)
 		pmfs2_set_bit(sbi->txnew, b);
 	sbi->free_blocks--;
-	sbi->bhint = b + 1 < sbi->s.total_blocks ? b + 1 : sbi->s.data_start;
+	sbi->bhint = b + 1 < pmfs2_data_end(&sbi->s) ? b + 1 : sbi->s.data_start;
 	pthread_mutex_unlock(&sbi->alloc_lock);
 	*blk = b;
 	return 0;
@@ -139,7 +139,7 @@ void pmfs2_free_block(struct pmfs2_sbi *sbi, uint64_t blk)
 		return;
 	}
 	pthread_mutex_lock(&sbi->alloc_lock);
-	if (blk < sbi->s.data_start || blk >= sbi->s.total_blocks ||
+	if (blk < sbi->s.data_start || blk >= pmfs2_data_end(&sbi->s) ||
 	    !pmfs2_test_bit(sbi->bmap, blk)) {
 		pthread_mutex_unlock(&sbi->alloc_lock);
 		pmfs2_corrupt(sbi, "freeing free block %llu",
@@ -154,7 +154,7 @@ void pmfs2_free_block(struct pmfs2_sbi *sbi, uint64_t blk)
 /* Only the thread holding tx_lock sets or tests txnew bits. */
 bool pmfs2_block_is_new(struct pmfs2_sbi *sbi, uint64_t blk)
 {
-	return blk < sbi->s.total_blocks && pmfs2_test_bit(sbi->txnew, blk);
+	return blk < pmfs2_data_end(&sbi->s) && pmfs2_test_bit(sbi->txnew, blk);
 }
 
 void pmfs2_forget_new(struct pmfs2_sbi *sbi, uint64_t blk)

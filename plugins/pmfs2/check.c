@@ -74,7 +74,7 @@ struct chk {
 	struct pmfs2_check_result *r;
 	struct pmfs2_super s;
 	bool repair;
-	uint64_t nblocks;		/* s.total_blocks */
+	uint64_t nblocks;		/* pmfs2_data_end(&s) */
 	uint64_t ninodes;		/* s.inode_count */
 	uint8_t *bmap;			/* used pmem blocks */
 	uint64_t alloc_cursor;
@@ -279,9 +279,21 @@ static int check_super(struct chk *c)
 		return -EINVAL;
 	}
 	memcpy(&prim, blk_addr(c, PMFS2_SB_BLOCK), sizeof(prim));
-	memcpy(&back, blk_addr(c, PMFS2_SB_BACKUP_BLOCK), sizeof(back));
 	pret = pmfs2_super_validate(&prim, c->pm->size, perr, sizeof(perr));
-	bret = pmfs2_super_validate(&back, c->pm->size, berr, sizeof(berr));
+	if (!pret) {
+		bret = pmfs2_super_load_at(c->pm, pmfs2_sb_backup_block(&prim),
+					   &back, berr, sizeof(berr));
+	} else if (c->o->backup_block) {
+		bret = pmfs2_super_load_at(c->pm, c->o->backup_block, &back,
+					   berr, sizeof(berr));
+	} else {
+		/* a filesystem filling its device, or one of the old layout */
+		bret = pmfs2_super_load_at(c->pm, c->pm->size / PMFS2_BLOCK_SIZE - 1,
+					   &back, berr, sizeof(berr));
+		if (bret)
+			bret = pmfs2_super_load_at(c->pm, PMFS2_SB_BACKUP_BLOCK,
+						   &back, berr, sizeof(berr));
+	}
 
 	if (pret == -EOPNOTSUPP) {
 		problem(c, UNFIXABLE, "primary superblock: %s", perr);
@@ -290,11 +302,15 @@ static int check_super(struct chk *c)
 	if (pret && bret) {
 		if (pret == -EINVAL && bret == -EINVAL) {
 			problem(c, UNFIXABLE,
-				"not a pmfs2 filesystem (no valid superblock, primary nor backup)");
+				"not a pmfs2 filesystem (no valid superblock, primary nor backup%s)",
+				c->o->backup_block ? " at the block given" :
+				"; one smaller than its device has its backup in its last block: give it with -b");
 			return -EINVAL;
 		}
 		problem(c, UNFIXABLE, "primary superblock: %s", perr);
-		problem(c, UNFIXABLE, "backup superblock: %s", berr);
+		problem(c, UNFIXABLE, "backup superblock: %s%s", berr,
+			c->o->backup_block ? "" :
+			" (a filesystem smaller than its device: give its last block with -b)");
 		return bret == -EOPNOTSUPP ? -EOPNOTSUPP : -EUCLEAN;
 	}
 	if (pret) {
@@ -2279,7 +2295,7 @@ int pmfs2_check(const struct zus_pmem *pm, const struct pmfs2_check_opts *o,
 	ret = check_super(c);
 	if (ret)
 		goto out;
-	c->nblocks = c->s.total_blocks;
+	c->nblocks = pmfs2_data_end(&c->s);
 	c->ninodes = c->s.inode_count;
 	check_journal(c);
 
@@ -2327,7 +2343,9 @@ int pmfs2_check(const struct zus_pmem *pm, const struct pmfs2_check_opts *o,
 	for (uint64_t b = 0; b < c->nblocks; b++)
 		if (bit_test(c->bmap, b))
 			r->blocks_used++;
-	r->blocks_free = c->nblocks - r->blocks_used;
+	/* past the data area: the backup superblock */
+	r->blocks_used += c->s.total_blocks - c->nblocks;
+	r->blocks_free = c->s.total_blocks - r->blocks_used;
 
 	/* all fixed: the filesystem is consistent again */
 	if (c->repair && r->errors == r->fixed &&

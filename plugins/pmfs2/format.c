@@ -121,7 +121,7 @@ int pmfs2_super_validate(const struct pmfs2_super *s, uint64_t dev_size,
 	jend = s->journal_start + s->journal_blocks;
 	iend = s->itable_start + s->itable_blocks;
 	if (s->itable_start < jend || s->data_start < iend ||
-	    s->data_start >= s->total_blocks) {
+	    s->data_start >= pmfs2_data_end(s)) {
 		pmfs2_set_err(err, errlen,
 			"superblock regions overlap or exceed the filesystem (journal %llu..%llu, inode table %llu..%llu, data %llu..%llu): %s",
 			(unsigned long long)s->journal_start,
@@ -185,11 +185,37 @@ int pmfs2_super_validate(const struct pmfs2_super *s, uint64_t dev_size,
 	return 0;
 }
 
+int pmfs2_super_load_at(const struct zus_pmem *pm, uint64_t blk,
+			struct pmfs2_super *out, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!pm || !pm->base || blk >= pm->size >> PMFS2_BLOCK_SHIFT) {
+		pmfs2_set_err(err, errlen,
+			"block %llu is past the end of the device (%llu bytes)",
+			(unsigned long long)blk,
+			pm ? (unsigned long long)pm->size : 0ull);
+		return -EINVAL;
+	}
+	memcpy(out, pmfs2_block(pm, blk), sizeof(*out));
+	ret = pmfs2_super_validate(out, pm->size, err, errlen);
+	/* a copy is good only where its own geometry puts it */
+	if (!ret && blk != PMFS2_SB_BLOCK && blk != pmfs2_sb_backup_block(out)) {
+		pmfs2_set_err(err, errlen,
+			"the superblock at block %llu says its backup lives at block %llu: it is a stale copy",
+			(unsigned long long)blk,
+			(unsigned long long)pmfs2_sb_backup_block(out));
+		return -EUCLEAN;
+	}
+	return ret;
+}
+
 int pmfs2_super_load(const struct zus_pmem *pm, struct pmfs2_super *out,
 		     bool *used_backup, char *err, size_t errlen)
 {
+	uint64_t cand[2];
 	char berr[256];
-	int ret, bret;
+	int ret;
 
 	if (used_backup)
 		*used_backup = false;
@@ -200,17 +226,24 @@ int pmfs2_super_load(const struct zus_pmem *pm, struct pmfs2_super *out,
 			pm ? (unsigned long long)pm->size : 0ull);
 		return -EINVAL;
 	}
-	memcpy(out, pmfs2_block(pm, PMFS2_SB_BLOCK), sizeof(*out));
-	ret = pmfs2_super_validate(out, pm->size, err, errlen);
+	ret = pmfs2_super_load_at(pm, PMFS2_SB_BLOCK, out, err, errlen);
 	if (!ret || ret == -EOPNOTSUPP)
 		return ret;
 
-	memcpy(out, pmfs2_block(pm, PMFS2_SB_BACKUP_BLOCK), sizeof(*out));
-	bret = pmfs2_super_validate(out, pm->size, berr, sizeof(berr));
-	if (!bret) {
-		if (used_backup)
-			*used_backup = true;
-		return 0;
+	/*
+	 * The backup of a filesystem that fills its device (what mkfs makes
+	 * unless given a size) is the device's last block; older ones have
+	 * it at block 1.  A smaller filesystem's: fsck.pmfs2 -b BLOCK.
+	 */
+	cand[0] = (pm->size >> PMFS2_BLOCK_SHIFT) - 1;
+	cand[1] = PMFS2_SB_BACKUP_BLOCK;
+	for (unsigned int i = 0; i < 2; i++) {
+		if (!pmfs2_super_load_at(pm, cand[i], out, berr,
+					 sizeof(berr))) {
+			if (used_backup)
+				*used_backup = true;
+			return 0;
+		}
 	}
 	/* both bad: report the primary's error */
 	memcpy(out, pmfs2_block(pm, PMFS2_SB_BLOCK), sizeof(*out));
@@ -228,7 +261,7 @@ void pmfs2_super_write(const struct zus_pmem *pm, struct pmfs2_super *s,
 	memcpy(p, s, sizeof(*s));
 	zus_pmem_persist(pm, p, sizeof(*s));
 	if (backup_too) {
-		p = pmfs2_block(pm, PMFS2_SB_BACKUP_BLOCK);
+		p = pmfs2_block(pm, pmfs2_sb_backup_block(s));
 		memcpy(p, s, sizeof(*s));
 		zus_pmem_persist(pm, p, sizeof(*s));
 	}
@@ -258,7 +291,7 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 	struct pmfs2_super s;
 	struct pmfs2_journal_head jh;
 	struct pmfs2_inode *root;
-	uint64_t total, jblocks, inodes, iblocks, min_blocks;
+	uint64_t total, jblocks, inodes, iblocks, min_blocks, size, dev_last;
 	int64_t now;
 
 	if (!o)
@@ -267,12 +300,20 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 		pmfs2_set_err(err, errlen, "no device mapped");
 		return -EINVAL;
 	}
-	total = pm->size >> PMFS2_BLOCK_SHIFT;
-	min_blocks = 2 + PMFS2_MIN_JOURNAL_BLOCKS + 1 + 16;
+	size = o->size ? o->size : pm->size;
+	if (size > pm->size) {
+		pmfs2_set_err(err, errlen,
+			"a filesystem of %llu bytes does not fit on the device (%llu bytes)",
+			(unsigned long long)size, (unsigned long long)pm->size);
+		return -EINVAL;
+	}
+	total = size >> PMFS2_BLOCK_SHIFT;
+	min_blocks = PMFS2_MIN_BLOCKS;
 	if (total < min_blocks) {
 		pmfs2_set_err(err, errlen,
-			"device too small: %llu bytes, pmfs2 needs at least %llu KiB",
-			(unsigned long long)pm->size,
+			"%s too small: %llu bytes, pmfs2 needs at least %llu KiB",
+			o->size ? "filesystem size" : "device",
+			(unsigned long long)size,
 			(unsigned long long)min_blocks * PMFS2_BLOCK_SIZE / 1024);
 		return -EINVAL;
 	}
@@ -303,7 +344,7 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 
 	inodes = o->inodes;
 	if (!inodes)
-		inodes = pm->size / PMFS2_DEF_BYTES_PER_INODE;
+		inodes = size / PMFS2_DEF_BYTES_PER_INODE;
 	if (inodes < 16)
 		inodes = 16;
 	if (inodes >= PMFS2_MAX_BLOCKS)
@@ -312,13 +353,13 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 	iblocks = (inodes + 1 + PMFS2_INODES_PER_BLOCK - 1) /
 		  PMFS2_INODES_PER_BLOCK;
 	/* the default shrinks to leave the minimum data area on tiny devices */
-	if (!o->inodes && iblocks > total - 2 - jblocks - 16)
-		iblocks = total - 2 - jblocks - 16;
-	if (iblocks > total - 2 - jblocks - 16 || o->inodes >= PMFS2_MAX_BLOCKS) {
+	if (!o->inodes && iblocks > total - 3 - jblocks - 16)
+		iblocks = total - 3 - jblocks - 16;
+	if (iblocks > total - 3 - jblocks - 16 || o->inodes >= PMFS2_MAX_BLOCKS) {
 		pmfs2_set_err(err, errlen,
 			"%llu inodes do not fit on this device with a %llu-block journal: use at most %llu inodes",
 			(unsigned long long)inodes, (unsigned long long)jblocks,
-			(unsigned long long)((total - 2 - jblocks - 16) *
+			(unsigned long long)((total - 3 - jblocks - 16) *
 					     PMFS2_INODES_PER_BLOCK - 1));
 		return -EINVAL;
 	}
@@ -350,6 +391,7 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 	s.version_major = PMFS2_VERSION_MAJOR;
 	s.version_minor = PMFS2_VERSION_MINOR;
 	s.block_size = PMFS2_BLOCK_SIZE;
+	s.feature_ro_compat = PMFS2_FEATURE_RO_COMPAT_BACKUP_END;
 	s.total_blocks = total;
 	s.journal_start = PMFS2_SB_BACKUP_BLOCK + 1;
 	s.journal_blocks = jblocks;
@@ -394,6 +436,14 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 	 */
 	zus_pmem_memset_nt(pm, pmfs2_block(pm, 0), 0,
 			   2 * (size_t)PMFS2_BLOCK_SIZE);
+	/* nor can an earlier filesystem's backup at the device's end be
+	 * taken for this one's (only ours: other data is left alone) */
+	dev_last = (pm->size >> PMFS2_BLOCK_SHIFT) - 1;
+	if (dev_last != total - 1 &&
+	    ((const struct pmfs2_super *)pmfs2_block(pm, dev_last))->magic ==
+	    PMFS2_SUPER_MAGIC)
+		zus_pmem_memset_nt(pm, pmfs2_block(pm, dev_last), 0,
+				   PMFS2_BLOCK_SIZE);
 	zus_pmem_fence(pm);
 
 	/* the whole journal is zeroed so no stale record can ever match */
@@ -421,8 +471,9 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 
 	/* backup first, then the primary that makes it a filesystem */
 	s.csum = pmfs2_super_csum(&s);
-	memcpy(pmfs2_block(pm, PMFS2_SB_BACKUP_BLOCK), &s, sizeof(s));
-	zus_pmem_persist(pm, pmfs2_block(pm, PMFS2_SB_BACKUP_BLOCK), sizeof(s));
+	memset(pmfs2_block(pm, total - 1), 0, PMFS2_BLOCK_SIZE);
+	memcpy(pmfs2_block(pm, total - 1), &s, sizeof(s));
+	zus_pmem_persist(pm, pmfs2_block(pm, total - 1), PMFS2_BLOCK_SIZE);
 	pmfs2_super_write(pm, &s, false);
 	return 0;
 }

@@ -8,13 +8,18 @@
  *
  * Layout, in blocks:
  *   0                  primary superblock
- *   1                  backup superblock (same bytes, written by mkfs and
- *                      whenever static geometry changes)
+ *   1                  unused (RO_COMPAT_BACKUP_END); before it, the backup
  *   journal_start..    undo journal (journal_blocks)
  *   itable_start..     inode table (itable_blocks, 16 inodes per block);
  *                      inode number N lives in slot N, slot 0 is unused,
  *                      PMFS2_ROOT_INO is the root directory
- *   data_start..       data, index, directory and xattr blocks
+ *   data_start..       data, index, directory and xattr blocks, up to
+ *                      pmfs2_data_end()
+ *   total_blocks - 1   backup superblock (same bytes as the primary,
+ *                      written by mkfs and whenever static geometry
+ *                      changes), far from the primary: an overwrite of the
+ *                      first blocks does not take both (RO_COMPAT_BACKUP_END;
+ *                      without that feature, the backup is block 1)
  *
  * Free space is not stored: it is rebuilt in DRAM at mount by walking every
  * in-use inode (block map, xattr block).  A block is in use iff exactly one
@@ -48,7 +53,10 @@
 /* feature flags: a reader refuses unknown incompat bits, mounts read-only
  * with unknown ro_compat bits, and ignores unknown compat bits. */
 #define PMFS2_FEATURE_COMPAT_SUPP	0u
-#define PMFS2_FEATURE_RO_COMPAT_SUPP	0u
+/* the backup superblock is the last block, not block 1: a reader that
+ * does not know it could hand that block out as data */
+#define PMFS2_FEATURE_RO_COMPAT_BACKUP_END	(1u << 0)
+#define PMFS2_FEATURE_RO_COMPAT_SUPP	PMFS2_FEATURE_RO_COMPAT_BACKUP_END
 #define PMFS2_FEATURE_INCOMPAT_TIER	(1u << 0)	/* block pointers may
 							   point to a tier */
 #define PMFS2_FEATURE_INCOMPAT_SUPP	(PMFS2_FEATURE_INCOMPAT_TIER)
@@ -62,9 +70,10 @@
 #define PMFS2_MAX_DEVS		8
 #define PMFS2_NAME_MAX		255
 
-/* Minimum device: superblocks, 64 journal blocks, 1 inode block, 16 data. */
 #define PMFS2_MIN_JOURNAL_BLOCKS 64
 #define PMFS2_DEF_JOURNAL_BLOCKS 256		/* 1 MiB */
+/* superblock, block 1, journal, an inode block, 16 data blocks, backup */
+#define PMFS2_MIN_BLOCKS	(3 + PMFS2_MIN_JOURNAL_BLOCKS + 1 + 16)
 #define PMFS2_DEF_BYTES_PER_INODE 8192
 
 enum pmfs2_dev_role {
@@ -127,6 +136,20 @@ struct pmfs2_super {
 };
 static_assert(sizeof(struct pmfs2_super) <= PMFS2_BLOCK_SIZE, "super fits");
 static_assert(offsetof(struct pmfs2_super, devs) % 8 == 0, "super align");
+
+/* Where s's backup superblock lives. */
+static inline uint64_t pmfs2_sb_backup_block(const struct pmfs2_super *s)
+{
+	return (s->feature_ro_compat & PMFS2_FEATURE_RO_COMPAT_BACKUP_END) ?
+	       s->total_blocks - 1 : PMFS2_SB_BACKUP_BLOCK;
+}
+
+/* The end (exclusive) of the data area. */
+static inline uint64_t pmfs2_data_end(const struct pmfs2_super *s)
+{
+	return (s->feature_ro_compat & PMFS2_FEATURE_RO_COMPAT_BACKUP_END) ?
+	       s->total_blocks - 1 : s->total_blocks;
+}
 
 /*
  * Undo journal.  Block journal_start holds the head in its first cache line;

@@ -50,17 +50,26 @@ int pmfs2_super_validate(const struct pmfs2_super *s, uint64_t dev_size,
 
 /*
  * Load the superblock of pm into *out: the primary if valid, else the
- * backup (*used_backup = true).  Errors as pmfs2_super_validate; when both
- * are bad the primary's error is reported.
+ * backup (*used_backup = true) at the device's last block or at block 1.
+ * Errors as pmfs2_super_validate; when both are bad the primary's error is
+ * reported.
  */
 int pmfs2_super_load(const struct zus_pmem *pm, struct pmfs2_super *out,
 		     bool *used_backup, char *err, size_t errlen);
+
+/*
+ * The superblock copy at block blk (fsck -b): as pmfs2_super_validate, and
+ * -EUCLEAN for a valid copy that its geometry does not put at blk.
+ */
+int pmfs2_super_load_at(const struct zus_pmem *pm, uint64_t blk,
+			struct pmfs2_super *out, char *err, size_t errlen);
 
 /* Recompute csum and write *s to the primary (and the backup); persisted. */
 void pmfs2_super_write(const struct zus_pmem *pm, struct pmfs2_super *s,
 		       bool backup_too);
 
 struct pmfs2_mkfs_opts {
+	uint64_t size;			/* bytes of pm to use; 0: all of it */
 	uint64_t inodes;		/* 0: size / PMFS2_DEF_BYTES_PER_INODE */
 	uint64_t journal_blocks;	/* 0: PMFS2_DEF_JOURNAL_BLOCKS */
 	const char *label;		/* NULL: empty; at most 63 bytes */
@@ -74,9 +83,10 @@ struct pmfs2_mkfs_opts {
 };
 
 /*
- * Write a fresh filesystem over the whole of pm (pm->size bytes, rounded
- * down to blocks): superblocks, journal head, zeroed inode table and an empty
- * root directory; everything persisted.  -EINVAL with a message if the
+ * Write a fresh filesystem over the first o->size bytes of pm (all of it if
+ * 0; rounded down to blocks): superblocks, journal head, zeroed inode table
+ * and an empty root directory; everything persisted.  A pmfs2 backup
+ * superblock left at the device's end by an earlier filesystem is wiped.  -EINVAL with a message if the
  * device is too small or an option is out of range.
  */
 int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
@@ -105,7 +115,7 @@ struct pmfs2_inode *pmfs2_inode_at(const struct zus_pmem *pm,
 static inline bool pmfs2_data_block_ok(const struct pmfs2_super *s,
 				       uint64_t blk)
 {
-	return blk >= s->data_start && blk < s->total_blocks;
+	return blk >= s->data_start && blk < pmfs2_data_end(s);
 }
 
 /*
@@ -141,6 +151,9 @@ int pmfs2_bmap_walk(const struct zus_pmem *pm, const struct pmfs2_super *s,
 struct pmfs2_check_opts {
 	bool repair;
 	bool verbose;
+	/* the backup superblock to use when the primary is bad; 0: look at
+	 * the device's last block and at block 1 */
+	uint64_t backup_block;
 	void (*report)(void *ctx, const char *msg);	/* one problem a call */
 	void *ctx;
 };

@@ -306,7 +306,7 @@ int pmfs2_statfs(struct zus_sb *zsb, struct zus_statfs *st)
 	memset(st, 0, sizeof(*st));
 	st->bsize = PMFS2_BLOCK_SIZE;
 	/* pmem + tier capacity: data moves between them as it cools */
-	st->blocks = sbi->s.total_blocks - sbi->s.data_start + tblocks;
+	st->blocks = pmfs2_data_end(&sbi->s) - sbi->s.data_start + tblocks;
 	st->bfree = bfree + tfree;
 	st->bavail = bfree + tfree;
 	st->files = sbi->s.inode_count - 1;

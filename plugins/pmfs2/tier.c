@@ -995,7 +995,7 @@ int pmfs2_tier_status(struct zus_sb *zsb, struct zus_tier_status *st)
 	uint64_t total, bfree, ns;
 
 	memset(st, 0, sizeof(*st));
-	st->pmem_bytes = (sbi->s.total_blocks - sbi->s.data_start) * BSIZE;
+	st->pmem_bytes = (pmfs2_data_end(&sbi->s) - sbi->s.data_start) * BSIZE;
 	st->pmem_free_bytes = pmem_free(sbi) * BSIZE;
 	if (!t)
 		return -ENODEV;
@@ -1262,7 +1262,7 @@ int pmfs2_tier_init(struct pmfs2_sbi *sbi)
 		err = -ENOMEM;
 		goto fail;
 	}
-	t->data_blocks = s->total_blocks - s->data_start;
+	t->data_blocks = pmfs2_data_end(s) - s->data_start;
 	t->low_blocks = t->data_blocks * t->low_pct / 100;
 	t->high_blocks = t->data_blocks * t->high_pct / 100;
 	/* pmem kept for metadata: index, directory and xattr blocks */

@@ -92,8 +92,15 @@ START_TEST(test_format_geometry)
 	ck_assert_uint_eq(sb.feature_incompat, 0);
 	ck_assert_uint_eq(sb.state, PMFS2_STATE_CLEAN);
 	ck_assert(sb.hash_seed[0] || sb.hash_seed[1]);
-	/* backup identical to primary */
-	ck_assert_mem_eq(pmfs2_block(&pm, 0), pmfs2_block(&pm, 1), sizeof(sb));
+	/* backup identical to primary, in the last block, far from it */
+	ck_assert_uint_eq(sb.feature_ro_compat, PMFS2_FEATURE_RO_COMPAT_BACKUP_END);
+	ck_assert_uint_eq(pmfs2_sb_backup_block(&sb), sb.total_blocks - 1);
+	ck_assert_uint_eq(pmfs2_data_end(&sb), sb.total_blocks - 1);
+	ck_assert_mem_eq(pmfs2_block(&pm, 0), pmfs2_block(&pm, sb.total_blocks - 1),
+			 sizeof(sb));
+	/* block 1, the old backup's place, holds nothing */
+	for (unsigned int i = 0; i < PMFS2_BLOCK_SIZE; i++)
+		ck_assert_uint_eq(((uint8_t *)pmfs2_block(&pm, 1))[i], 0);
 
 	jh = pmfs2_block(&pm, sb.journal_start);
 	ck_assert_uint_eq(jh->magic, PMFS2_JOURNAL_MAGIC);
@@ -183,7 +190,7 @@ START_TEST(test_format_rejects)
 	struct pmfs2_mkfs_opts o = { 0 };
 	struct zus_pmem small = pm;
 
-	small.size = 82 * PMFS2_BLOCK_SIZE;	/* one below the minimum */
+	small.size = (PMFS2_MIN_BLOCKS - 1) * PMFS2_BLOCK_SIZE;
 	ck_assert_int_eq(pmfs2_format(&small, &o, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "too small"));
 
@@ -206,8 +213,10 @@ START_TEST(test_format_rejects)
 	ck_assert_int_eq(pmfs2_format(&pm, &o, err, sizeof(err)), -EINVAL);
 	o.ntier = 0;
 
-	/* the smallest device works */
-	small.size = (2 + 64 + 1 + 16) * PMFS2_BLOCK_SIZE;
+	/* the smallest device works, one block less does not */
+	small.size = (PMFS2_MIN_BLOCKS - 1) * PMFS2_BLOCK_SIZE;
+	ck_assert_int_eq(pmfs2_format(&small, NULL, err, sizeof(err)), -EINVAL);
+	small.size = PMFS2_MIN_BLOCKS * PMFS2_BLOCK_SIZE;
 	ck_assert_int_eq(pmfs2_format(&small, NULL, err, sizeof(err)), 0);
 	ck_assert_int_eq(pmfs2_super_load(&small, &sb, NULL, err, sizeof(err)),
 			 0);
@@ -331,7 +340,7 @@ START_TEST(test_super_backup)
 
 	/* both bad: the primary's error */
 	p[0] ^= 1;
-	((uint8_t *)pmfs2_block(&pm, 1))[200] ^= 1;
+	((uint8_t *)pmfs2_block(&pm, sb.total_blocks - 1))[200] ^= 1;
 	ck_assert_int_eq(pmfs2_super_load(&pm, &s, &backup, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "magic"));
@@ -352,6 +361,94 @@ START_TEST(test_super_backup)
 }
 END_TEST
 
+/* One overwrite of the first MiB (a partition table, a stray dd) leaves
+ * the backup at the end: the filesystem loads from it. */
+START_TEST(test_super_backup_far)
+{
+	struct pmfs2_super s;
+	bool backup = false;
+
+	do_format();
+	memset(pm.base, 0, 1 << 20);
+	ck_assert_int_eq(pmfs2_super_load(&pm, &s, &backup, err, sizeof(err)),
+			 0);
+	ck_assert(backup);
+	ck_assert_mem_eq(&s, &sb, sizeof(s));
+	/* a stale superblock copy elsewhere is not taken for a backup */
+	ck_assert_int_eq(pmfs2_super_load_at(&pm, 5, &s, err, sizeof(err)),
+			 -EINVAL);
+	memcpy(pmfs2_block(&pm, 100), &sb, sizeof(sb));
+	ck_assert_int_eq(pmfs2_super_load_at(&pm, 100, &s, err, sizeof(err)),
+			 -EUCLEAN);
+	ck_assert_ptr_nonnull(strstr(err, "stale"));
+	ck_assert_int_eq(pmfs2_super_load_at(&pm, IMG_SIZE / PMFS2_BLOCK_SIZE,
+					     &s, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+/* The layout before RO_COMPAT_BACKUP_END (backup at block 1) still loads,
+ * from its backup too, and its last block is data. */
+START_TEST(test_super_old_layout)
+{
+	struct pmfs2_super s;
+	bool backup = false;
+
+	do_format();
+	s = sb;
+	s.feature_ro_compat = 0;
+	s.csum = pmfs2_super_csum(&s);
+	memcpy(pmfs2_block(&pm, 0), &s, sizeof(s));
+	memcpy(pmfs2_block(&pm, 1), &s, sizeof(s));
+	memset(pmfs2_block(&pm, s.total_blocks - 1), 0, PMFS2_BLOCK_SIZE);
+	ck_assert_uint_eq(pmfs2_data_end(&s), s.total_blocks);
+	ck_assert(pmfs2_data_block_ok(&s, s.total_blocks - 1));
+	ck_assert(!pmfs2_data_block_ok(&sb, sb.total_blocks - 1));
+	ck_assert_int_eq(pmfs2_super_load(&pm, &s, &backup, err, sizeof(err)),
+			 0);
+	ck_assert(!backup);
+	memset(pmfs2_block(&pm, 0), 0, PMFS2_BLOCK_SIZE);
+	ck_assert_int_eq(pmfs2_super_load(&pm, &s, &backup, err, sizeof(err)),
+			 0);
+	ck_assert(backup);
+	ck_assert_uint_eq(s.feature_ro_compat, 0);
+}
+END_TEST
+
+/* mkfs SIZE: the filesystem ends there; the rest of the device is left
+ * alone, but not an earlier pmfs2 backup at the device's end. */
+START_TEST(test_format_size)
+{
+	struct pmfs2_mkfs_opts o = { .size = IMG_SIZE / 2 + 5000 };
+	uint64_t last = IMG_SIZE / PMFS2_BLOCK_SIZE - 1;
+	struct pmfs2_super s;
+	bool backup;
+
+	do_format();	/* an earlier filesystem over the whole device */
+	memset(pmfs2_block(&pm, last - 10), 0x5a, PMFS2_BLOCK_SIZE);
+	ck_assert_int_eq(pmfs2_format(&pm, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(pmfs2_super_load(&pm, &s, &backup, err, sizeof(err)),
+			 0);
+	ck_assert_uint_eq(s.total_blocks, (IMG_SIZE / 2) / PMFS2_BLOCK_SIZE + 1);
+	ck_assert_uint_eq(s.devs[0].size, s.total_blocks * PMFS2_BLOCK_SIZE);
+	ck_assert_uint_eq(pmfs2_sb_backup_block(&s), s.total_blocks - 1);
+	ck_assert_uint_eq(((uint8_t *)pmfs2_block(&pm, last - 10))[7], 0x5a);
+	ck_assert_uint_eq(((struct pmfs2_super *)pmfs2_block(&pm, last))->magic, 0);
+	/* primary gone: the device's end has no backup, -b finds it */
+	memset(pmfs2_block(&pm, 0), 0, PMFS2_BLOCK_SIZE);
+	ck_assert_int_ne(pmfs2_super_load(&pm, &s, &backup, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(pmfs2_super_load_at(&pm, (IMG_SIZE / 2) / PMFS2_BLOCK_SIZE,
+					     &s, err, sizeof(err)), 0);
+	/* larger than the device, smaller than the minimum */
+	o.size = IMG_SIZE + PMFS2_BLOCK_SIZE;
+	ck_assert_int_eq(pmfs2_format(&pm, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "does not fit"));
+	o.size = 64 * PMFS2_BLOCK_SIZE;
+	ck_assert_int_eq(pmfs2_format(&pm, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "filesystem size too small"));
+}
+END_TEST
+
 START_TEST(test_super_write)
 {
 	struct pmfs2_super s;
@@ -364,10 +461,11 @@ START_TEST(test_super_write)
 	ck_assert_int_eq(pmfs2_super_load(&pm, &s, NULL, err, sizeof(err)), 0);
 	ck_assert_uint_eq(s.mount_count, 5);
 	/* the backup was left alone */
-	ck_assert_uint_eq(((struct pmfs2_super *)pmfs2_block(&pm, 1))->mount_count,
-			  0);
+	ck_assert_uint_eq(((struct pmfs2_super *)
+			   pmfs2_block(&pm, sb.total_blocks - 1))->mount_count, 0);
 	pmfs2_super_write(&pm, &s, true);
-	ck_assert_mem_eq(pmfs2_block(&pm, 0), pmfs2_block(&pm, 1), sizeof(s));
+	ck_assert_mem_eq(pmfs2_block(&pm, 0), pmfs2_block(&pm, sb.total_blocks - 1),
+			 sizeof(s));
 }
 END_TEST
 
@@ -655,6 +753,9 @@ static Suite *format_suite(void)
 	tcase_add_test(tc, test_tier_header);
 	tcase_add_test(tc, test_super_validate);
 	tcase_add_test(tc, test_super_backup);
+	tcase_add_test(tc, test_super_backup_far);
+	tcase_add_test(tc, test_super_old_layout);
+	tcase_add_test(tc, test_format_size);
 	tcase_add_test(tc, test_super_write);
 	suite_add_tcase(s, tc);
 

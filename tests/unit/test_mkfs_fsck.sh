@@ -135,10 +135,41 @@ expect 0 "" "fsck -p skips a clean filesystem" -- "$FSCK" -p "$img"
 check "fsck -p is quiet when clean" is_empty "$out"
 expect 0 "clean" "clean after preen" -- "$FSCK" -fn "$img"
 
+# the first 64 KiB overwritten (a partition table, a boot loader, a stray
+# dd): the backup, in the last block, is far enough to survive it
+cp "$img" "$tmp/head.img"
+dd if=/dev/zero of="$tmp/head.img" bs=64K count=1 conv=notrunc status=none
+expect 4 "the backup is good" "fsck -n: the first 64 KiB gone, the backup is good" -- \
+	"$FSCK" -n "$tmp/head.img"
+expect 1 "fixed" "fsck -y restores the primary (exit 1)" -- "$FSCK" -y "$tmp/head.img"
+expect 0 "clean" "clean after the restore" -- "$FSCK" -n "$tmp/head.img"
+
 # both superblocks gone: not pmfs2 any more
 cp "$img" "$tmp/nosb.img"
 dd if=/dev/zero of="$tmp/nosb.img" bs=4096 count=2 conv=notrunc status=none
+dd if=/dev/zero of="$tmp/nosb.img" bs=4096 seek=$((64 * 256 - 1)) count=1 \
+	conv=notrunc status=none
 expect 8 "not a pmfs2" "fsck refuses an image without superblocks" -- "$FSCK" -y "$tmp/nosb.img"
+expect 16 "invalid backup superblock" "fsck -b x is a usage error" -- "$FSCK" -n -b x "$img"
+
+# ---- mkfs SIZE: a filesystem smaller than its device ----------------------
+expect 0 "8192 blocks" "mkfs DEVICE 32M" -- "$MKFS" -f "$img" 32M
+check "its backup is its last block (8191)" grep -q "backup superblock: block 8191" "$out"
+expect 0 "clean" "fsck of the 32 MiB filesystem" -- "$FSCK" -n "$img"
+expect 0 "8192 blocks" "mkfs DEVICE 32768 (KiB, as mkfs.ext4)" -- "$MKFS" -f "$img" 32768
+expect 1 "larger than the device" "mkfs refuses a size over the device's" -- "$MKFS" -f "$img" 1G
+expect 1 "too small" "mkfs refuses a tiny size" -- "$MKFS" -f "$img" 100K
+expect 1 "invalid size" "mkfs refuses size 12Q" -- "$MKFS" -f "$img" 12Q
+expect 1 "invalid size" "mkfs refuses size -5M" -- "$MKFS" -f "$img" -- -5M
+dd if=/dev/zero of="$img" bs=4096 count=1 conv=notrunc status=none
+expect 8 "give it with -b" "primary gone, backup not at the device's end: fsck says -b" -- \
+	"$FSCK" -n "$img"
+expect 1 "fixed" "fsck -y -b 8191 restores the primary" -- "$FSCK" -y -b 8191 "$img"
+expect 0 "clean" "clean after the restore from -b" -- "$FSCK" -n "$img"
+dd if=/dev/zero of="$img" bs=4096 count=1 conv=notrunc status=none
+expect 8 "at the block given" "fsck -b at a block that holds no backup" -- \
+	"$FSCK" -n -b 8000 "$img"
+expect 0 "" "mkfs over the whole device again" -- "$MKFS" -q -f "$img"
 
 # truncated image
 cp "$img" "$tmp/trunc.img"
