@@ -389,7 +389,10 @@ static void zuf_unmap_all(struct super_block *sb)
 		__iget(inode);
 		spin_unlock(&inode->i_lock);
 		spin_unlock(&sb->s_inode_list_lock);
+		/* a fault in flight maps before this, or fails after it */
+		filemap_invalidate_lock(inode->i_mapping);
 		unmap_mapping_range(inode->i_mapping, 0, 0, 1);
+		filemap_invalidate_unlock(inode->i_mapping);
 		iput(toput);
 		toput = inode;
 		cond_resched();

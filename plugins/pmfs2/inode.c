@@ -305,11 +305,13 @@ int pmfs2_setattr(struct zus_sb *zsb, uint64_t ino,
 	/* the size a direct write past EOF was guarded for (extend_guard) */
 	if (!err && (sa->valid & ZUS_SET_SIZE) && sa->size >= pi->size)
 		pi->flags &= ~PMFS2_IF_TRUNC_PENDING;
-	if (!err && (sa->valid & ZUS_SET_SIZE) && sa->size != pi->size) {
+	if (!err && (sa->valid & ZUS_SET_SIZE) && sa->size != pi->size)
 		err = pmfs2_truncate(sbi, tx, pi, sa->size);
-		if (!(sa->valid & (ZUS_SET_MTIME | ZUS_SET_MTIME_NOW)))
-			pi->mtime = now;
-	}
+	/* a truncate moves mtime even to the same size, as ext4's does (FUSE
+	 * leaves that to the server) */
+	if (!err && (sa->valid & ZUS_SET_SIZE) &&
+	    !(sa->valid & (ZUS_SET_MTIME | ZUS_SET_MTIME_NOW)))
+		pi->mtime = now;
 	if (!err) {
 		if (sa->valid & ZUS_SET_MODE)
 			pi->mode = (pi->mode & S_IFMT) | (sa->mode & 07777);

@@ -499,6 +499,18 @@ static void test_truncate(void)
 	pattern(w, sizeof(w), 0, 5);
 	fd = open("t", O_CREAT | O_RDWR, 0644);
 	pwrite_all(fd, w, 10000, 0);
+	{
+		/* as ext4: even to the same size, ftruncate moves mtime */
+		struct timespec old[2] = { { 5000, 0 }, { 5000, 0 } };
+		struct stat st;
+
+		futimens(fd, old);
+		t_ok("ftruncate to the same size", ftruncate(fd, 10000));
+		fstat(fd, &st);
+		t_true("ftruncate to the same size moves mtime",
+		       st.st_mtim.tv_sec > 5000, "mtime %lld",
+		       (long long)st.st_mtim.tv_sec);
+	}
 	t_ok("ftruncate down to 5000", ftruncate(fd, 5000));
 	t_eq("size after shrink", file_size("t"), 5000);
 	t_eq("read after shrink is short", pread(fd, r, sizeof(r), 0), 5000);

@@ -6,6 +6,8 @@
 #   zuf-pmfs2-fault.sh  zusd SIGKILLed under fio, malformed replies
 #   zuf-pmfs2-shutdown.sh  the shutdown ioctl (xfs_io -c shutdown): EIO,
 #                       nothing more written, recovery at the next mount
+#   zuf-pmfs2-times.sh  atime/mtime/ctime under relatime, noatime,
+#                       strictatime, nodiratime: the same as ext4's
 #   zuf-pmfs2-tiermap.sh  NVMe tier behind a 128 MiB pmem: tiered data read
 #                       in map mode, mmap promotes, extent invalidation
 # Exit status 0 when every run passed (guest checks and the harness's
@@ -17,7 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${VM_BUILDDIR:?set VM_BUILDDIR (make check-vm does)}"
 
 vm_need_built kmod/zuf.ko zusd/zusd plugins/pmfs2/.libs/pmfs2.so mkfs/mkfs.pmfs2 \
-	mkfs/fsck.pmfs2 tests/posix/posix-test
+	mkfs/fsck.pmfs2 tests/posix/posix-test tests/stress/fsx tests/stress/nsstorm
 
 rc=0
 # run-vm.sh options a script needs (before the caller's, which win)
@@ -28,7 +30,7 @@ script_args() {
 	esac
 }
 
-for script in ${ZUF_VM_SCRIPTS:-zuf-pmfs2-posix.sh zuf-pmfs2-fault.sh zuf-pmfs2-shutdown.sh zuf-pmfs2-tiermap.sh}; do
+for script in ${ZUF_VM_SCRIPTS:-zuf-pmfs2-posix.sh zuf-pmfs2-fault.sh zuf-pmfs2-shutdown.sh zuf-pmfs2-times.sh zuf-pmfs2-tiermap.sh}; do
 	# shellcheck disable=SC2046
 	vm_run_report "${script%.sh}" --timeout "${VM_TIMEOUT:-600}" \
 		$(script_args "$script") "$@" "$here/$script" || rc=1

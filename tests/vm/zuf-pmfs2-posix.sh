@@ -60,6 +60,21 @@ vm_check "posix-test: 0 failed, mmap group ran" sh -c "
 vm_check "posix-test: the fiemap group ran (FIEMAP, not skipped)" \
 	grep -q '^ok .* - extents cover every block SEEK_DATA finds$' "$VM_RESULTS/posix-test.txt"
 
+# ---- fsx and the namespace storm (2 minutes each) -------------------------------
+fsx_seed=${FSX_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+vm_check "fsx over zuf, ${FSX_SECONDS:-120} s, seed $fsx_seed (FSX_SEED=$fsx_seed replays)" sh -c "
+	'$VM_BUILDDIR/tests/stress/fsx' -q -S '$fsx_seed' -N 0 -t '${FSX_SECONDS:-120}' '$mnt/fsx.file' \
+		> '$VM_RESULTS/fsx.txt' 2>&1"
+sed 's/^/[vm] /' "$VM_RESULTS/fsx.txt" | tail -40
+rm -f "$mnt/fsx.file"
+ns_seed=${NSSTORM_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+mkdir "$mnt/storm"
+vm_check "namespace storm over zuf, 4 processes, ${NSSTORM_SECONDS:-120} s, seed $ns_seed: consistent" sh -c "
+	'$VM_BUILDDIR/tests/stress/nsstorm' -q -S '$ns_seed' -P 4 -t '${NSSTORM_SECONDS:-120}' '$mnt/storm' \
+		> '$VM_RESULTS/nsstorm.txt' 2>&1"
+sed 's/^/[vm] /' "$VM_RESULTS/nsstorm.txt" | tail -40
+rm -rf "$mnt/storm"
+
 # ---- filefrag: FIEMAP as admins see it ---------------------------------------
 dd if=/dev/urandom of="$mnt/frag" bs=64k count=1 status=none
 dd if=/dev/urandom of="$mnt/frag" bs=4k seek=256 count=3 conv=notrunc status=none
@@ -185,9 +200,22 @@ vm_check "zuf: 8 MiB data still intact" test "$(sha256sum < "$mnt/data")" = "$su
 vm_check "umount after the round trip" umount "$mnt"
 rm -f "$VM_RESULTS/.data"
 
-# ---- fsck, teardown -------------------------------------------------------------
-zusd_stop TERM
 vm_check "fsck.pmfs2 -n $pmem: clean" "$FSCK_PMFS2" -n "$pmem"
+
+# ---- a filesystem smaller than its device (mkfs.pmfs2 DEVICE SIZE) ---------------
+vm_check "mkfs.pmfs2 -f $pmem 256M" sh -c "'$MKFS_PMFS2' -f '$pmem' 256M > '$VM_RESULTS/mkfs-256M.txt'"
+vm_check "mount the 256 MiB filesystem" mount -t pmfs2 "$pmem" "$mnt"
+read -r sblocks sbsize < <(stat -f -c '%b %S' "$mnt")
+vm_log "statfs of the 256 MiB filesystem: $sblocks blocks of $sbsize"
+vm_check "statfs: 240..256 MiB" test $((sblocks * sbsize >> 20)) -ge 240 -a $((sblocks * sbsize >> 20)) -lt 256
+vm_check "write 8 MiB, read it back" sh -c "
+	head -c 8M /dev/urandom > /run/small && cp /run/small '$mnt/f' &&
+	cmp /run/small '$mnt/f'"
+vm_check "umount" umount "$mnt"
+vm_check "fsck.pmfs2 -n: the 256 MiB filesystem is clean" "$FSCK_PMFS2" -n "$pmem"
+
+# ---- teardown ------------------------------------------------------------------
+zusd_stop TERM
 vm_check "umount zuf-root" umount /sys/fs/zuf
 vm_check "rmmod zuf (nothing leaked)" rmmod zuf
 vm_summary

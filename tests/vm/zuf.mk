@@ -23,6 +23,8 @@ ZUF_VM_FILES = \
 	tests/vm/zuf-pmfs2-posix.sh \
 	tests/vm/zuf-pmfs2-fault.sh \
 	tests/vm/zuf-pmfs2-shutdown.sh \
+	tests/vm/zuf-pmfs2-times.sh \
+	tests/vm/times-seq.py \
 	tests/vm/zuf-pmfs2-tiermap.sh \
 	tests/vm/zuf-main-job.sh \
 	tests/vm/zuf-hostile.sh \
@@ -37,7 +39,7 @@ VM_TESTS += tests/vm/test_zuf_smoke.sh tests/vm/test_zuf_hostile.sh \
 	tests/vm/test_zuf_pmfs2.sh
 VM_BENCHES += tests/bench/vm-fio.sh
 # what the guest scripts run, besides `all`
-VM_CHECK_DEPS += tests/posix/posix-test kmod/tests/zuf-memfs tests/vm/zuf-probe
+VM_CHECK_DEPS += tests/posix/posix-test tests/stress/fsx tests/stress/nsstorm kmod/tests/zuf-memfs tests/vm/zuf-probe
 
 # The ordering of zuf's direct-mode write past EOF (get_extents, the
 # kernel's copy, setattr SIZE) under power cuts: a pmfs2 unit test, kept
