@@ -51,6 +51,27 @@ unmount_fs() {
 	return 0
 }
 
+# fuse_workdir NAME: a fresh work directory T (removed at exit) with MNT
+# (made), LOG and IMG in it; ZPID empty; the traps that clean up after any
+# exit: unmount, stop zusd, its log after a failure, rm -rf T.
+fuse_workdir() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/zufs-$1.XXXXXX") || hard "mktemp failed"
+	IMG=$T/pmfs2.img
+	MNT=$T/mnt
+	LOG=$T/zusd.log
+	ZPID=
+	trap fuse_workdir_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+	mkdir "$MNT" || hard "mkdir $MNT"
+}
+
+fuse_workdir_cleanup() {
+	rc=$?
+	fuse_cleanup $rc
+	rm -rf "$T"
+	exit $rc
+}
+
 # For the EXIT trap: unmount, stop zusd, show its log after a failure.
 fuse_cleanup() {
 	if is_mounted; then

@@ -35,20 +35,7 @@ done
 # FUSE must be usable: the device, and a way to unmount.
 fuse_require
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/zufs-posix-fuse.XXXXXX") || hard "mktemp failed"
-IMG=$T/pmfs2.img
-MNT=$T/mnt
-LOG=$T/zusd.log
-ZPID=
-
-cleanup() {
-	rc=$?
-	fuse_cleanup $rc
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+fuse_workdir posix-fuse
 
 mount_fs() {
 	: >"$LOG"
@@ -57,7 +44,6 @@ mount_fs() {
 	wait_mounted 20
 }
 
-mkdir "$MNT" || hard "mkdir $MNT"
 truncate -s 256M "$IMG" || hard "truncate failed"
 "$MKFS" "$IMG" >"$T/mkfs.log" 2>&1 || { cat "$T/mkfs.log"; die "mkfs.pmfs2 failed"; }
 

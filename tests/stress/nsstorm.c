@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -69,6 +70,30 @@ static bool race_errno(int e)
 	       e == EBUSY;
 }
 
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(p) : unlink(p)) && !race_errno(errno)) {
+		fprintf(stderr, "nsstorm: removing %s: %s\n", p, strerror(errno));
+		exit(1);
+	}
+	return 0;
+}
+
+/*
+ * rm -rf of a directory, racing the others: what renames carry out of
+ * reach of the names the processes use would else pile up without end.
+ */
+static int rm_tree(const char *p)
+{
+	if (nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS) && errno != ENOENT &&
+	    !race_errno(errno))
+		return -1;
+	return 0;
+}
+
 static void worker(unsigned int id, uint64_t seed, double secs)
 {
 	char a[512], b[512];
@@ -79,7 +104,9 @@ static void worker(unsigned int id, uint64_t seed, double secs)
 	rng = seed * 1000003u + id;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		unsigned int op = rnd() % 10;
+		/* 3/40 each of ops 0-9, 1/40 rm -rf, 9/40 lookups */
+		unsigned int r = (unsigned int)(rnd() % 40);
+		unsigned int op = r < 30 ? r / 3 : (r == 30 ? 10 : 11);
 
 		if ((ops & 63) == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
@@ -134,11 +161,21 @@ static void worker(unsigned int id, uint64_t seed, double secs)
 			path(a, sizeof(a), rnd() & 1);
 			ret = chmod(a, (rnd() & 1) ? 0600 : 0755);
 			break;
-		default:
+		case 9:
 			path(a, sizeof(a), false);
 			ret = removexattr(a, "user.storm");
 			if (ret && errno == EOPNOTSUPP)
 				ret = 0;
+			break;
+		case 10:
+			snprintf(a, sizeof(a), "%s/d%u/s%u", top,
+				 (unsigned int)(rnd() % NDIRS),
+				 (unsigned int)(rnd() % 4));
+			ret = rm_tree(a);
+			break;
+		default:	/* the common case: lookups */
+			path(a, sizeof(a), rnd() & 1);
+			ret = access(a, F_OK);
 			break;
 		}
 		if (ret >= 0) {

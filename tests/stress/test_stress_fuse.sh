@@ -30,22 +30,7 @@ done
 [ -f "$PLUGIN" ] || hard "$PLUGIN is not built (run make in $B)"
 fuse_require
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/zufs-stress-fuse.XXXXXX") || hard "mktemp failed"
-IMG=$T/pmfs2.img
-MNT=$T/mnt
-LOG=$T/zusd.log
-ZPID=
-
-cleanup() {
-	rc=$?
-	fuse_cleanup $rc
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-mkdir "$MNT" || hard "mkdir $MNT"
+fuse_workdir stress-fuse
 truncate -s 256M "$IMG" || hard "truncate failed"
 "$MKFS" -q "$IMG" || die "mkfs.pmfs2 failed"
 "$ZUSD" --transport=fuse --plugin "$PLUGIN" "$IMG" "$MNT" >"$LOG" 2>&1 &

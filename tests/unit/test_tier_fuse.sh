@@ -48,24 +48,11 @@ done
 
 fuse_require
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/zufs-tier-fuse.XXXXXX") || hard "mktemp failed"
-IMG=$T/pmem.img
+fuse_workdir tier-fuse
 TIER=$T/tier.img
 IMG2=$T/other-pmem.img
 TIER2=$T/other-tier.img
-MNT=$T/mnt
-LOG=$T/zusd.log
-ZPID=
 START=$(date +%s)
-
-cleanup() {
-	rc=$?
-	fuse_cleanup $rc
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
 # mount_fs OPTIONS: serve $IMG on $MNT in the background
 mount_fs() {
@@ -111,7 +98,6 @@ read_all() {
 	) || die "$1: data differs"
 }
 
-mkdir "$MNT" || hard "mkdir $MNT"
 truncate -s ${PMEM_MB}M "$IMG" || hard "truncate failed"
 truncate -s ${TIER_MB}M "$TIER" || hard "truncate failed"
 "$MKFS" --tier "$TIER" "$IMG" >"$T/mkfs.log" 2>&1 ||
