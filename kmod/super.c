@@ -425,23 +425,19 @@ int zuf_shutdown(struct super_block *sb, u32 flags)
 		return -EINVAL;
 	if (zuf_is_shutdown(sb))
 		return 0;
-	switch (flags) {
-	case ZUF_GOING_FLAGS_DEFAULT:
+	/* DEFAULT: writers drained and data synced before the bit is set */
+	if (flags == ZUF_GOING_FLAGS_DEFAULT) {
 		ret = freeze_super(sb);
 		if (ret)
 			return ret;
-		ret = test_and_set_bit(ZUF_SB_SHUTDOWN, &sbi->sflags);
-		thaw_super(sb);
-		if (ret)
-			return 0;
-		break;
-	case ZUF_GOING_FLAGS_LOGFLUSH:
+	} else if (flags == ZUF_GOING_FLAGS_LOGFLUSH) {
 		zuf_sync_fs(sb, 1);
-		fallthrough;
-	default:
-		if (test_and_set_bit(ZUF_SB_SHUTDOWN, &sbi->sflags))
-			return 0;
 	}
+	ret = test_and_set_bit(ZUF_SB_SHUTDOWN, &sbi->sflags);
+	if (flags == ZUF_GOING_FLAGS_DEFAULT)
+		thaw_super(sb);
+	if (ret)
+		return 0;	/* a racing shutdown got there first */
 	zuf_info("%s (%s): shut down (%s)\n", sbi->zft->name,
 		 sbi->dev_path ?: "none", how[flags]);
 	zuf_unmap_all(sb);
