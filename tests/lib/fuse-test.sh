@@ -3,10 +3,33 @@
 # `zusd --transport=fuse`: verdict helpers, the FUSE probe, waiting for the
 # mount, unmounting with zusd's exit status, sanitizer reports, cleanup.
 # The caller sets MNT (mountpoint), LOG (zusd's log) and ZPID (zusd's pid).
+# Sets B (the build tree: $ZUFS_BUILDDIR, else the current directory, as
+# under `make check`) and the paths of the programs every such test runs.
+
+B=${ZUFS_BUILDDIR:-$(pwd)}
+ZUSD=$B/zusd/zusd
+MKFS=$B/mkfs/mkfs.pmfs2
+FSCK=$B/mkfs/fsck.pmfs2
+PLUGIN=$B/plugins/pmfs2/.libs/pmfs2.so
+# Sanitizer builds: a report makes zusd exit non-zero and fails the test
+# (libfuse needs no leak suppression).
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export UBSAN_OPTIONS
 
 skip() { echo "SKIP: $*"; exit 77; }
 die() { echo "FAIL: $*"; exit 1; }
 hard() { echo "ERROR: $*"; exit 99; }
+
+# fuse_need_built [FILE...]: zusd, mkfs, fsck, pmfs2.so and each FILE (a
+# program, or a .so) are built, else a hard error.
+fuse_need_built() {
+	for f in "$ZUSD" "$MKFS" "$FSCK" "$PLUGIN" "$@"; do
+		case $f in
+		*.so) [ -f "$f" ] ;;
+		*) [ -x "$f" ] ;;
+		esac || hard "$f is not built (run make in $B)"
+	done
+}
 
 # Skip unless FUSE is usable here; sets UNMOUNT.
 fuse_require() {

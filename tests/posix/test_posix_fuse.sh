@@ -12,25 +12,11 @@
 
 set -u
 
-B=${ZUFS_BUILDDIR:-$(pwd)}
-ZUSD=$B/zusd/zusd
-MKFS=$B/mkfs/mkfs.pmfs2
-FSCK=$B/mkfs/fsck.pmfs2
-PLUGIN=$B/plugins/pmfs2/.libs/pmfs2.so
-POSIX_TEST=$B/tests/posix/posix-test
-
-# Sanitizer builds: zusd runs with leak detection on (libfuse needs no
-# suppression); a report makes zusd exit non-zero and fails the test.
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export UBSAN_OPTIONS
-
 # shellcheck source=tests/lib/fuse-test.sh
 . "$(dirname "$0")/../lib/fuse-test.sh"
+POSIX_TEST=$B/tests/posix/posix-test
 
-for f in "$ZUSD" "$MKFS" "$FSCK" "$POSIX_TEST"; do
-	[ -x "$f" ] || hard "$f is not built (run make in $B)"
-done
-[ -f "$PLUGIN" ] || hard "$PLUGIN is not built (run make in $B)"
+fuse_need_built "$POSIX_TEST"
 
 # FUSE must be usable: the device, and a way to unmount.
 fuse_require

@@ -11,23 +11,12 @@
 
 set -u
 
-B=${ZUFS_BUILDDIR:-$(pwd)}
-ZUSD=$B/zusd/zusd
-MKFS=$B/mkfs/mkfs.pmfs2
-FSCK=$B/mkfs/fsck.pmfs2
-PLUGIN=$B/plugins/pmfs2/.libs/pmfs2.so
-FSX=$B/tests/stress/fsx
-NSSTORM=$B/tests/stress/nsstorm
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export UBSAN_OPTIONS
-
 # shellcheck source=tests/lib/fuse-test.sh
 . "$(dirname "$0")/../lib/fuse-test.sh"
+FSX=$B/tests/stress/fsx
+NSSTORM=$B/tests/stress/nsstorm
 
-for f in "$ZUSD" "$MKFS" "$FSCK" "$FSX" "$NSSTORM"; do
-	[ -x "$f" ] || hard "$f is not built (run make in $B)"
-done
-[ -f "$PLUGIN" ] || hard "$PLUGIN is not built (run make in $B)"
+fuse_need_built "$FSX" "$NSSTORM"
 fuse_require
 
 fuse_workdir stress-fuse

@@ -17,34 +17,19 @@
 
 set -u
 
-B=${ZUFS_BUILDDIR:-$(pwd)}
-ZUSD=$B/zusd/zusd
-MKFS=$B/mkfs/mkfs.pmfs2
-FSCK=$B/mkfs/fsck.pmfs2
+# shellcheck source=tests/lib/fuse-test.sh
+. "$(dirname "$0")/../lib/fuse-test.sh"
 INPROC=$B/zusd/zus-inproc-run
-PLUGIN=$B/plugins/pmfs2/.libs/pmfs2.so
 TIERPLUGIN=$B/plugins/tier/.libs/tier.so
 # zusd loads the tier plugin by name ("tier")
 ZUS_PLUGIN_PATH=$B/plugins/tier/.libs${ZUS_PLUGIN_PATH:+:$ZUS_PLUGIN_PATH}
 export ZUS_PLUGIN_PATH
 
-# Sanitizer builds: a report makes zusd exit non-zero and fails the test.
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export UBSAN_OPTIONS
-
 PMEM_MB=24
 TIER_MB=276
 FILE_MB=4
 
-# shellcheck source=tests/lib/fuse-test.sh
-. "$(dirname "$0")/../lib/fuse-test.sh"
-
-for f in "$ZUSD" "$MKFS" "$FSCK" "$INPROC"; do
-	[ -x "$f" ] || hard "$f is not built (run make in $B)"
-done
-for f in "$PLUGIN" "$TIERPLUGIN"; do
-	[ -f "$f" ] || hard "$f is not built (run make in $B)"
-done
+fuse_need_built "$INPROC" "$TIERPLUGIN"
 
 fuse_require
 
