@@ -11,7 +11,8 @@
 # Exit status: the guest script's exit status; 124 if the guest timed out;
 # 125 if the guest never reported one (crash, panic, harness error); 1 if the
 # guest kernel log shows WARNING/BUG/Oops/GPF/lockdep/KASAN (even if the
-# script passed). The run directory (console log, results) is printed.
+# script passed); 0 when --power-cut killed the guest as asked. The run
+# directory (console log, results) is printed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,6 +64,10 @@ options:
                      deleted): a later run sees what an earlier one wrote
   --nvme-image FILE  the same for the NVMe disk (--nvme-size if created)
   --rundir-file FILE write the run directory's path to FILE
+  --power-cut SECS   SIGKILL qemu SECS (decimal) after the guest script
+                     creates results/power-cut-armed: a power cut, nothing
+                     after it reaches the images; exit status 0 when the cut
+                     happened (the guest then reports none)
   -v, --verbose      also stream the guest console to stdout
 environment: VM_SRCDIR, VM_BUILDDIR (default: this source tree), VM_WORKDIR,
   VM_KERNEL_IMAGE, VM_MODULES_DIR, VM_DEBUG_KERNEL=1 (defaults of the three options above),
@@ -80,7 +85,7 @@ mode=script unit='' shell=0 systemd=0 verbose=0 keep=0
 timeout=${VM_TIMEOUT:-900} mem=2G maxmem=8G smp=2 cpu=max pmem_size=1G nvme_size=2G vpmem_size=''
 kver='' append='' name='' workdir=${VM_WORKDIR:-} rundir_file=''
 masks=() hostdirs=()
-setup='' pmem_image='' nvme_image=''
+setup='' pmem_image='' nvme_image='' power_cut=''
 kernel_image=${VM_KERNEL_IMAGE:-} modules_dir=${VM_MODULES_DIR:-} debug_kernel=0
 [[ ${VM_DEBUG_KERNEL:-0} == 0 ]] || debug_kernel=1
 read -r -a guest_env <<< "${VM_GUEST_ENV:-}"
@@ -114,6 +119,7 @@ while (($#)); do
 	--pmem-image) pmem_image=${2:?--pmem-image needs a file}; shift ;;
 	--nvme-image) nvme_image=${2:?--nvme-image needs a file}; shift ;;
 	--rundir-file) rundir_file=${2:?}; shift ;;
+	--power-cut) power_cut=${2:?--power-cut needs seconds}; shift ;;
 	-v | --verbose) verbose=1 ;;
 	-h | --help) usage ;;
 	--) shift; args=("$@"); break ;;
@@ -126,6 +132,7 @@ while (($#)); do
 	shift
 done
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout wants seconds"
+[[ -z $power_cut || $power_cut =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--power-cut wants seconds (e.g. 2.5)"
 
 if ((shell)); then
 	if ((systemd)); then mode='systemd-shell'; else mode='shell'; fi
@@ -390,9 +397,21 @@ else
 	fi
 	"${qemu[@]}" </dev/null >"$rundir/qemu.out" 2>&1 &
 	qpid=$!
-	timed_out=0
+	timed_out=0 cut=0 cut_at=''
 	deadline=$((SECONDS + timeout))
 	while kill -0 "$qpid" 2>/dev/null; do
+		if [[ -n $power_cut ]]; then
+			now=$(date +%s.%N)
+			if [[ -z $cut_at && -e $results/power-cut-armed ]]; then
+				cut_at=$(awk -v n="$now" -v d="$power_cut" 'BEGIN { printf "%.3f", n + d }')
+			fi
+			if [[ -n $cut_at ]] && awk -v n="$now" -v c="$cut_at" 'BEGIN { exit !(n >= c) }'; then
+				kill -KILL "$qpid" 2>/dev/null || :
+				cut=1
+				info "power cut ${power_cut}s after the guest armed it"
+				break
+			fi
+		fi
 		if ((timeout > 0 && SECONDS >= deadline)); then
 			timed_out=1
 			echo "run-vm: TIMEOUT: guest still running after ${timeout}s, killing qemu" >&2
@@ -401,10 +420,10 @@ else
 			kill -KILL "$qpid" 2>/dev/null || :
 			break
 		fi
-		sleep 0.5
+		if [[ -n $cut_at ]]; then sleep 0.05; else sleep 0.5; fi
 	done
 	set +e
-	wait "$qpid"
+	{ wait "$qpid"; } 2>/dev/null	# no "Killed" from bash after a cut
 	qrc=$?
 	set -e
 	qpid=
@@ -423,6 +442,8 @@ echo "$elapsed" > "$rundir/elapsed"
 rc=125
 if ((timed_out)); then
 	rc=124
+elif ((${cut:-0})); then
+	rc=0
 elif [[ -f $results/rc ]]; then
 	rc=$(tr -dc 0-9 < "$results/rc")
 	[[ -n $rc ]] || rc=125
