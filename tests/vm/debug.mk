@@ -10,7 +10,9 @@ EXTRA_DIST += tests/vm/debug.mk tests/vm/debug-kernel.sh tests/vm/debug-kernel.c
 # Every zuf VM test of check-vm but the appliance (systemd as PID 1: the
 # debug kernel has no cgroups).
 VM_DEBUG_TESTS = tests/vm/test_zuf_smoke.sh tests/vm/test_zuf_hostile.sh tests/vm/test_zuf_pmfs2.sh \
-	tests/vm/test_zuf_tier.sh tests/vm/test_zuf_fuzz.sh
+	tests/vm/test_zuf_tier.sh tests/vm/test_zuf_fuzz.sh tests/vm/test_zuf_powercut.sh
+# a boot takes a minute or more on the debug kernel: fewer cuts than check-vm
+VM_DEBUG_POWERCUT_CUTS = 4
 # zuf.ko built against the debug kernel's tree (copies of kmod/ sources)
 VM_DEBUG_KMOD_DIR = $(abs_top_builddir)/tests/vm/debug-kmod
 # check-vm's options, plus: a KASAN report does not panic by itself
@@ -32,7 +34,8 @@ check-vm-debug: $(VM_CHECK_DEPS)
 	@list='$(VM_DEBUG_TESTS)'; VM_APPEND='$(VM_DEBUG_KERNEL_APPEND)'; \
 	VM_DEBUG_KERNEL=1; ZUF_KO='$(VM_DEBUG_KMOD_DIR)/zuf.ko'; \
 	VM_TIMEOUT=$${VM_TIMEOUT:-$(VM_DEBUG_TIMEOUT)}; \
-	export VM_APPEND VM_DEBUG_KERNEL ZUF_KO VM_TIMEOUT; \
+	POWERCUT_CUTS=$${POWERCUT_CUTS:-$(VM_DEBUG_POWERCUT_CUTS)}; \
+	export VM_APPEND VM_DEBUG_KERNEL ZUF_KO VM_TIMEOUT POWERCUT_CUTS; \
 	$(vm_run_list)
 
 # The hostile-server fuzzer alone on the debug kernel, for FUZZ_SECONDS
