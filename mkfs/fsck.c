@@ -2,7 +2,10 @@
 /*
  * fsck.pmfs2 - check and repair a pmfs2 filesystem.
  *
- *   fsck.pmfs2 [-n|-y|-p] [-f] [-v] DEVICE_OR_FILE
+ *   fsck.pmfs2 [-n|-y|-p] [-f] [-v] [-b BLOCK] [--broken-clock] DEVICE_OR_FILE
+ *
+ * Environment: PMFS2_FSCK_TIME=SECONDS (the time to check against, as
+ * E2FSCK_TIME), PMFS2_FSCK_BROKEN_CLOCK=1 (as --broken-clock).
  *
  * Exit codes as fsck(8): 0 no errors, 1 errors corrected, 4 errors left
  * uncorrected, 8 operational error, 16 usage error.
@@ -35,7 +38,7 @@ enum {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " [-n|-y|-p] [-f] [-v] [-b BLOCK] DEVICE_OR_FILE\n"
+		"Usage: " PROG " [-n|-y|-p] [-f] [-v] [-b BLOCK] [--broken-clock] DEVICE_OR_FILE\n"
 		"\n"
 		"  -n   check only: open read-only, change nothing\n"
 		"  -y   repair every problem found\n"
@@ -45,6 +48,10 @@ static void usage(FILE *f)
 		"  -b   the backup superblock, if the primary is bad: the filesystem's\n"
 		"       last block (mkfs.pmfs2 prints it; default: the device's last\n"
 		"       block, then block 1)\n"
+		"  --broken-clock  the system clock cannot be trusted: skip the time\n"
+		"       checks (also PMFS2_FSCK_BROKEN_CLOCK=1)\n"
+		"\n"
+		"PMFS2_FSCK_TIME=SECONDS checks times against that time, not the clock.\n"
 		"\n"
 		"Exit status: 0 clean, 1 errors corrected, 4 errors left uncorrected,\n"
 		"8 operational error, 16 usage error.\n");
@@ -62,6 +69,34 @@ static void report(void *ctx, const char *msg)
 	printf("%s: %s\n", r->dev, msg);
 }
 
+/* The clock options from the environment; false on a bad value. */
+static bool clock_env(struct pmfs2_check_opts *o)
+{
+	const char *v = getenv("PMFS2_FSCK_BROKEN_CLOCK");
+
+	if (v && *v && strcmp(v, "0"))
+		o->broken_clock = true;
+	v = getenv("PMFS2_FSCK_TIME");
+	if (v && *v) {
+		char *end;
+		long long sec;
+
+		errno = 0;
+		sec = strtoll(v, &end, 10);
+		if (errno || *end || sec <= 0 ||
+		    sec > INT64_MAX / 1000000000 - 1) {
+			fprintf(stderr,
+				PROG ": invalid PMFS2_FSCK_TIME \"%s\": give seconds since the epoch\n",
+				v);
+			return false;
+		}
+		/* the user says what time it is: no second guessing */
+		o->now = (int64_t)sec * 1000000000;
+		o->trust_clock = true;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	bool repair = false, readonly = false, preen = false, force = false;
@@ -75,9 +110,21 @@ int main(int argc, char **argv)
 	uint64_t size;
 	void *base;
 	int fd, opt, ret, flags;
+	static const struct option longopts[] = {
+		{ "broken-clock", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 
-	while ((opt = getopt(argc, argv, "nypfvab:Vh")) != -1) {
+	if (!clock_env(&o))
+		return FSCK_USAGE;
+	while ((opt = getopt_long(argc, argv, "nypfvab:Vh", longopts,
+				  NULL)) != -1) {
 		switch (opt) {
+		case 'C':
+			o.broken_clock = true;
+			break;
 		case 'b': {
 			char *end;
 
@@ -173,9 +220,13 @@ int main(int argc, char **argv)
 		return FSCK_ERROR;
 	}
 	size &= ~(uint64_t)(PMFS2_BLOCK_SIZE - 1);
-	/* read-only: a read-only shared map, so nothing can ever be written */
-	base = mmap(NULL, size, readonly ? PROT_READ : PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0);
+	/*
+	 * read-only: a private map of a read-only fd, so nothing can ever
+	 * reach the device; the check may roll an interrupted transaction
+	 * back in its copy, to see what a mount would
+	 */
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    readonly ? MAP_PRIVATE : MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		fprintf(stderr, PROG ": cannot map %s: %s\n", dev,
 			strerror(errno));
@@ -207,6 +258,7 @@ int main(int argc, char **argv)
 	rc.dev = dev;
 	rc.preen = preen;
 	o.repair = repair;
+	o.private_copy = readonly;
 	o.verbose = verbose;
 	o.report = report;
 	o.ctx = &rc;

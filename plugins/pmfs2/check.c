@@ -13,16 +13,28 @@
  * Passes:
  *   1. superblocks (primary, backup, restore the primary from the backup)
  *   2. journal head; roll back an interrupted transaction (repair)
+ *   -  the clock: can times be checked against it (superblock times)
  *   3. inodes: type, flags, sizes, symlinks, block maps (bitmap of used
  *      blocks: no block twice), blocks count, bytes past EOF, directory index
- *      structure, xattr blocks and ACLs
+ *      structure, xattr blocks and ACLs, timestamps
  *   4. directory entries: names, hashes, buckets, uniqueness, targets,
  *      types; builds the list of links (edges)
  *   5. links: directory hard links, parent pointers, orphans, connectivity
  *      from the root (reconnect to /lost+found), link counts
  *
- * Repairs are written in place and persisted (flush + fence) as they are
- * made; like e2fsck, a repair interrupted by a crash may need another run.
+ * Repairs are crash-safe: a repair that changes more than one aligned
+ * word is an undo-journal transaction in the filesystem's own journal
+ * (pmfs2_format.h; see "repair transactions" below), so a crash in the
+ * middle of one leaves it rolled back by the next mount or check, never
+ * half made.  Single aligned stores (a pointer, a count, a time) are
+ * atomic and made directly where every intermediate state is valid (a
+ * pending truncate is trimmed one pointer at a time, as the plugin does).
+ * Three repairs cannot use the journal and are ordered instead: the
+ * superblocks (each checksummed, the primary made durable before the
+ * backup), the journal head itself (its magic is stored last) and the
+ * roll back of an interrupted transaction (idempotent until it clears
+ * active_tid).  A check interrupted after some repairs committed finds
+ * the rest on the next run.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +44,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "pmfs2_lib.h"
 
@@ -68,6 +81,19 @@ struct lblk_ent {
 	uint64_t ptr;
 };
 
+/* a repair transaction (see "repair transactions") */
+struct ftx {
+	unsigned int depth;	/* nested begins; commits at 0 */
+	bool started;		/* seq, the first record and active_tid written */
+	bool failed;		/* a record did not fit, or the repair failed */
+	uint64_t tid;
+	uint64_t pos;		/* journal byte of the next record */
+	uint64_t *logged;	/* pmem offset, length pairs already logged */
+	size_t nlogged, cap_logged;
+	uint64_t *fresh;	/* blocks allocated by this transaction */
+	size_t nfresh, cap_fresh;
+};
+
 struct chk {
 	const struct zus_pmem *pm;
 	const struct pmfs2_check_opts *o;
@@ -92,9 +118,14 @@ struct chk {
 	bool lf_failed;
 	bool sb_dirty;
 	int oom;
+	struct ftx tx;
+	int64_t now;			/* ns since the epoch */
+	int64_t fudge;			/* ns a time may be ahead of now */
+	bool check_times;		/* the clock can be trusted */
 };
 
-enum fixability { UNFIXABLE, FIXABLE, INFO };
+/* INFO is shown with -v only; WARN always, but is not a problem */
+enum fixability { UNFIXABLE, FIXABLE, INFO, WARN };
 
 static void vreport(struct chk *c, enum fixability f, const char *fmt,
 		    va_list ap) __attribute__((format(printf, 3, 0)));
@@ -109,8 +140,8 @@ static void vreport(struct chk *c, enum fixability f, const char *fmt,
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
 		msg[0] = 0;
-	if (f == INFO) {
-		if (c->o && c->o->verbose && c->o->report)
+	if (f == INFO || f == WARN) {
+		if (c->o && (c->o->verbose || f == WARN) && c->o->report)
 			c->o->report(c->o->ctx, msg);
 		return;
 	}
@@ -156,21 +187,21 @@ static void info(struct chk *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void warn(struct chk *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warn(struct chk *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(c, WARN, fmt, ap);
+	va_end(ap);
+}
+
 static void persist(struct chk *c, const void *p, size_t len)
 {
 	zus_pmem_persist(c->pm, p, len);
-}
-
-static void store64(struct chk *c, uint64_t *p, uint64_t v)
-{
-	zus_pmem_store64(p, v);
-	persist(c, p, sizeof(*p));
-}
-
-static void store32(struct chk *c, uint32_t *p, uint32_t v)
-{
-	*p = v;
-	persist(c, p, sizeof(*p));
 }
 
 static inline bool bit_test(const uint8_t *m, uint64_t b)
@@ -221,6 +252,241 @@ static void *off_addr(struct chk *c, uint64_t off)
 	return zus_pmem_addr(c->pm, off);
 }
 
+/* ---- repair transactions ----------------------------------------------
+ *
+ * The protocol of pmfs2_format.h, written by the checker itself (the
+ * plugin's journal.c needs a mounted filesystem).  Every write of a repair
+ * goes through wr()/store64()/store32(): inside a transaction the old
+ * bytes are appended to the journal and made durable first, then the
+ * range is changed in place and flushed; commit fences all of it, then
+ * clears active_tid.  A crash before that point leaves active_tid set, and
+ * the next mount or check rolls the repair back.
+ *
+ * Begin differs from the plugin's lazy head on purpose: seq = tid is
+ * durable before the first record is written, and active_tid only after
+ * it, so a record left by a transaction that never started can never
+ * carry the tid of a later one.
+ *
+ * Ranges are logged whole cache lines at a time (fewer, larger records,
+ * and a line logged once covers every later store to it); blocks this
+ * transaction allocated need no undo: rolled back, nothing points at them,
+ * and free space is not stored.  A transaction that does not fit in the
+ * journal is rolled back and its repair reported as not made.
+ */
+
+static struct pmfs2_journal_head *jhead(struct chk *c)
+{
+	return blk_addr(c, c->s.journal_start);
+}
+
+static bool vec_add(struct chk *c, uint64_t **v, size_t *n, size_t *cap,
+		    uint64_t x)
+{
+	if (*n == *cap) {
+		uint64_t *nv = grow(c, *v, cap, sizeof(*nv));
+
+		if (!nv)
+			return false;
+		*v = nv;
+	}
+	(*v)[(*n)++] = x;
+	return true;
+}
+
+static void tx_begin(struct chk *c)
+{
+	struct ftx *t = &c->tx;
+
+	if (t->depth++)
+		return;
+	t->started = false;
+	t->failed = false;
+	t->pos = PMFS2_JREC_START;
+	t->nlogged = 0;
+	t->nfresh = 0;
+}
+
+static bool tx_in_fresh(struct chk *c, uint64_t off, uint64_t len)
+{
+	uint64_t b = off >> PMFS2_BLOCK_SHIFT;
+
+	if ((off + len - 1) >> PMFS2_BLOCK_SHIFT != b)
+		return false;
+	for (size_t i = 0; i < c->tx.nfresh; i++)
+		if (c->tx.fresh[i] == b)
+			return true;
+	return false;
+}
+
+static bool tx_in_logged(struct chk *c, uint64_t off, uint64_t len)
+{
+	const uint64_t *v = c->tx.logged;
+
+	/* newest first: repeated stores hit the recent ranges */
+	for (size_t i = c->tx.nlogged; i >= 2; i -= 2)
+		if (off >= v[i - 2] && off + len <= v[i - 2] + v[i - 1])
+			return true;
+	return false;
+}
+
+/* Append an UNDO record of pmem [off, off + len); false if it cannot. */
+static bool tx_append(struct chk *c, uint64_t off, uint32_t len)
+{
+	struct ftx *t = &c->tx;
+	struct pmfs2_journal_head *jh = jhead(c);
+	uint64_t jsize = c->s.journal_blocks << PMFS2_BLOCK_SHIFT;
+	uint64_t need = sizeof(struct pmfs2_jrec) + ((len + 7ull) & ~7ull);
+	struct pmfs2_jrec rec = { .off = off, .len = len,
+				  .type = PMFS2_JREC_UNDO };
+	const void *old = off_addr(c, off);
+	char *dst;
+	uint32_t crc;
+
+	if (t->pos + need > jsize)
+		return false;
+	if (!vec_add(c, &t->logged, &t->nlogged, &t->cap_logged, off) ||
+	    !vec_add(c, &t->logged, &t->nlogged, &t->cap_logged, len))
+		return false;
+	if (!t->started) {
+		t->tid = jh->seq + 1;
+		if (!t->tid)
+			t->tid = 1;
+		zus_pmem_store64(&jh->seq, t->tid);
+		persist(c, &jh->seq, sizeof(jh->seq));
+	}
+	rec.tid = t->tid;
+	crc = pmfs2_crc32c(~0u, &rec, sizeof(rec));
+	rec.csum = ~pmfs2_crc32c(crc, old, len);
+	dst = (char *)jh + t->pos;
+	zus_pmem_memcpy_nt(c->pm, dst, &rec, sizeof(rec));
+	zus_pmem_memcpy_nt(c->pm, dst + sizeof(rec), old, len);
+	zus_pmem_fence(c->pm);
+	t->pos += need;
+	if (!t->started) {
+		zus_pmem_store64(&jh->active_tid, t->tid);
+		persist(c, &jh->active_tid, sizeof(jh->active_tid));
+		t->started = true;
+	}
+	return true;
+}
+
+/*
+ * Make the old bytes of [p, p + len) recoverable before they are changed.
+ * Outside a transaction this is the caller's single atomic store: true.
+ * False when the transaction failed: the caller must not write.
+ */
+static bool tx_log(struct chk *c, const void *p, size_t len)
+{
+	uint64_t off, end;
+
+	if (!c->tx.depth)
+		return true;
+	if (c->tx.failed)
+		return false;
+	if (!len)
+		return true;
+	off = zus_pmem_off(c->pm, p) & ~(uint64_t)(ZUS_CACHELINE - 1);
+	end = (zus_pmem_off(c->pm, p) + len + ZUS_CACHELINE - 1) &
+	      ~(uint64_t)(ZUS_CACHELINE - 1);
+	if (tx_in_fresh(c, off, end - off) || tx_in_logged(c, off, end - off))
+		return true;
+	for (uint64_t o = off; o < end;) {
+		/* one record per block at most: records stay small */
+		uint64_t bend = (o | (PMFS2_BLOCK_SIZE - 1)) + 1;
+		uint64_t n = (bend < end ? bend : end) - o;
+
+		if (!tx_in_fresh(c, o, n) && !tx_in_logged(c, o, n) &&
+		    !tx_append(c, o, (uint32_t)n)) {
+			c->tx.failed = true;
+			return false;
+		}
+		o += n;
+	}
+	return true;
+}
+
+/*
+ * End a transaction: commit it, or with err (or a failed transaction)
+ * roll it back.  Nested ends only pass err on.  Returns err, -ENOBUFS when
+ * the repair did not fit in the journal, or 0.
+ */
+static int tx_end(struct chk *c, int err)
+{
+	struct ftx *t = &c->tx;
+	struct pmfs2_journal_head *jh = jhead(c);
+
+	if (err)
+		t->failed = true;
+	if (--t->depth)
+		return err;
+	if (t->failed) {
+		if (t->started) {
+			struct pmfs2_recover_info ri;
+
+			pmfs2_journal_recover(c->pm, &c->s, &ri, NULL, 0);
+		}
+		return err ? err : -ENOBUFS;
+	}
+	/* every change was flushed as it was made: order them all before
+	 * the commit point */
+	zus_pmem_fence(c->pm);
+	if (t->started) {
+		zus_pmem_store64(&jh->active_tid, 0);
+		persist(c, &jh->active_tid, sizeof(jh->active_tid));
+	}
+	return 0;
+}
+
+static const char *repair_err(int err)
+{
+	return err == -ENOBUFS ? "the repair does not fit in the journal" :
+	       strerror(-err);
+}
+
+/* Write len bytes from src (may overlap dst) to pmem dst, journaled. */
+static void wr(struct chk *c, void *dst, const void *src, size_t len)
+{
+	tx_begin(c);
+	if (tx_log(c, dst, len)) {
+		memmove(dst, src, len);
+		zus_pmem_flush(c->pm, dst, len);
+	}
+	tx_end(c, 0);
+}
+
+static void wr_zero(struct chk *c, void *dst, size_t len)
+{
+	tx_begin(c);
+	if (tx_log(c, dst, len)) {
+		memset(dst, 0, len);
+		zus_pmem_flush(c->pm, dst, len);
+	}
+	tx_end(c, 0);
+}
+
+/* An aligned store: atomic on its own, journaled inside a transaction. */
+static void store64(struct chk *c, uint64_t *p, uint64_t v)
+{
+	if (!tx_log(c, p, sizeof(*p)))
+		return;
+	zus_pmem_store64(p, v);
+	if (c->tx.depth)
+		zus_pmem_flush(c->pm, p, sizeof(*p));
+	else
+		persist(c, p, sizeof(*p));
+}
+
+static void store32(struct chk *c, uint32_t *p, uint32_t v)
+{
+	if (!tx_log(c, p, sizeof(*p)))
+		return;
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+	if (c->tx.depth)
+		zus_pmem_flush(c->pm, p, sizeof(*p));
+	else
+		persist(c, p, sizeof(*p));
+}
+
 /* ---- block allocation (repairs only) --------------------------------- */
 
 static uint64_t alloc_block(struct chk *c)
@@ -233,6 +499,11 @@ static uint64_t alloc_block(struct chk *c)
 		if (!bit_test(c->bmap, b)) {
 			void *p = blk_addr(c, b);
 
+			/* a block this transaction allocated needs no undo */
+			if (c->tx.depth &&
+			    !vec_add(c, &c->tx.fresh, &c->tx.nfresh,
+				     &c->tx.cap_fresh, b))
+				return 0;
 			bit_set(c->bmap, b);
 			c->alloc_cursor = b + 1;
 			zus_pmem_memset_nt(c->pm, p, 0, PMFS2_BLOCK_SIZE);
@@ -373,8 +644,19 @@ static void check_journal(struct chk *c)
 		return;
 	if (!problem(c, FIXABLE,
 		     "journal holds uncommitted transaction %llu (rolled back at mount)",
-		     (unsigned long long)jh->active_tid))
+		     (unsigned long long)jh->active_tid)) {
+		/* check what a mount would see, not a half-made change */
+		if (c->o->private_copy) {
+			ret = pmfs2_journal_recover(c->pm, &c->s, &ri, err,
+						    sizeof(err));
+			info(c, "journal: transaction %llu rolled back in memory only (%u undo, %u zero records)",
+			     (unsigned long long)ri.tid, ri.undone,
+			     ri.zeroed);
+			if (ret)
+				problem(c, FIXABLE, "journal: %s", err);
+		}
 		return;
+	}
 	ret = pmfs2_journal_recover(c->pm, &c->s, &ri, err, sizeof(err));
 	c->r->recovered_journal = true;
 	info(c, "journal: rolled back transaction %llu (%u undo, %u zero records)",
@@ -444,10 +726,8 @@ static void check_data_block(struct walk *w, uint64_t lblk, uint64_t blk)
 	if (problem(c, FIXABLE,
 		    "inode %llu: logical block %llu holds data past EOF (size %llu)",
 		    (unsigned long long)w->ino, (unsigned long long)lblk,
-		    (unsigned long long)size)) {
-		memset(p + from, 0, PMFS2_BLOCK_SIZE - from);
-		persist(c, p + from, PMFS2_BLOCK_SIZE - from);
-	}
+		    (unsigned long long)size))
+		wr_zero(c, p + from, PMFS2_BLOCK_SIZE - from);
 }
 
 static void lb_add(struct walk *w, uint64_t lblk, uint64_t slot_off,
@@ -824,8 +1104,7 @@ static void check_xattr(struct chk *c, uint64_t ino, struct pmfs2_inode *in,
 		nh.used = (uint16_t)(out - sizeof(h));
 		memcpy(buf, &nh, sizeof(nh));
 		memset(buf + out, 0, sizeof(buf) - out);
-		memcpy(blk, buf, sizeof(buf));
-		persist(c, blk, sizeof(buf));
+		wr(c, blk, buf, sizeof(buf));
 	}
 }
 
@@ -919,8 +1198,10 @@ static void dir_reset(struct chk *c, uint64_t ino, struct pmfs2_inode *in,
 {
 	/* the index is unusable: make the directory empty; what it named
 	 * becomes unreachable and goes to lost+found */
+	tx_begin(c);
 	store64(c, &in->map, 0);
 	store64(c, &in->size, 0);
+	tx_end(c, 0);
 	*blocks = 0;	/* the xattr block is counted after */
 	(void)ino;
 }
@@ -1063,6 +1344,7 @@ static bool check_dir_index(struct chk *c, uint64_t ino,
 			    (unsigned long long)ino, (unsigned long long)l)) {
 			uint64_t *slot = off_addr(c, c->lb[i].slot_off);
 
+			/* the count is fixed after the walk, with the rest */
 			store64(c, slot, 0);
 			if (!(c->lb[i].ptr & PMFS2_PTR_TIER))
 				bit_clear(c->bmap, c->lb[i].ptr);
@@ -1084,26 +1366,22 @@ bad:
 
 static void free_inode(struct chk *c, uint64_t ino)
 {
-	struct pmfs2_inode *in = ino_at(c, ino);
-
-	memset(in, 0, sizeof(*in));
-	persist(c, in, sizeof(*in));
+	wr_zero(c, ino_at(c, ino), sizeof(struct pmfs2_inode));
 	c->ist[ino] = IS_FREED;
 }
 
 /* An empty directory under the root (or the root itself), made durable. */
 static void init_dir(struct chk *c, struct pmfs2_inode *in, uint32_t perm)
 {
-	int64_t now = pmfs2_now();
+	struct pmfs2_inode n = {
+		.mode = S_IFDIR | perm, .nlink = 2, .parent = PMFS2_ROOT_INO,
+		.atime = c->now, .mtime = c->now, .ctime = c->now,
+		.btime = c->now,
+	};
 
-	memset(in, 0, sizeof(*in));
-	in->mode = S_IFDIR | perm;
-	in->nlink = 2;
-	in->atime = in->mtime = in->ctime = in->btime = now;
-	if (getrandom(&in->generation, sizeof(in->generation), 0) < 0)
-		in->generation = (uint64_t)now;
-	in->parent = PMFS2_ROOT_INO;
-	persist(c, in, sizeof(*in));
+	if (getrandom(&n.generation, sizeof(n.generation), 0) < 0)
+		n.generation = (uint64_t)c->now;
+	wr(c, in, &n, sizeof(n));
 }
 
 static bool mode_valid(uint32_t mode)
@@ -1143,6 +1421,191 @@ static void check_symlink(struct chk *c, uint64_t ino, struct pmfs2_inode *in)
 			   "symlink %llu %s (the symlink is removed)",
 			   (unsigned long long)ino, why))
 		free_inode(c, ino);
+}
+
+/* ---- timestamps ---------------------------------------------------------
+ *
+ * Times are signed nanoseconds since the epoch, one word each: every value
+ * is a valid instant (1677..2262), there is no nanosecond field that could
+ * be out of range.  What can be wrong is a time that cannot have happened:
+ *
+ *   - ctime and btime come from the clock (no system call sets them; a
+ *     host passes the kernel's clock in ZUS_SET_CTIME), so one more than
+ *     time_fudge (24 h, as e2fsck's accept_time_fudge) ahead of now is
+ *     damage or a clock that was wrong: it is set to now (btime to its
+ *     ctime if that is earlier);
+ *   - a ctime before the inode's creation (btime) is odd, but the plugin
+ *     API lets a host set any past ctime (ZUS_SET_CTIME, which the unit
+ *     tests use), so it is shown with -v and left alone;
+ *   - atime and mtime may be set to any time by utimensat(2) (touch -d,
+ *     tar, cp -p): future ones are shown with -v and left alone, and an
+ *     mtime before btime is normal (a restored file).
+ *
+ * The checks run only when the clock can be trusted (check_clock): a
+ * wrong clock must not rewrite every recent inode's times (FreeBSD's fsck
+ * did that once when a dead RTC battery put its clock years back).
+ */
+
+#define NSEC		1000000000LL
+#define DEF_TIME_FUDGE	(86400 * NSEC)
+/* no pmfs2 filesystem was made before 2020: a clock saying so is wrong
+ * (e2fsck distrusts a clock before 2010 the same way) */
+#define CLOCK_SANE_MIN	(1577836800 * NSEC)
+/* more inodes than this from the future are the clock's doing, not damage */
+#define FUTURE_MASS	16
+
+static const char *fmt_time(int64_t ns, char *buf, size_t len)
+{
+	int64_t sec = ns / NSEC, rem = ns % NSEC;
+	time_t t;
+	struct tm tm;
+	size_t n;
+
+	if (rem < 0) {
+		rem += NSEC;
+		sec--;
+	}
+	t = (time_t)sec;
+	if (!gmtime_r(&t, &tm) ||
+	    !(n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))) {
+		snprintf(buf, len, "%lld ns since the epoch", (long long)ns);
+		return buf;
+	}
+	snprintf(buf + n, len - n, ".%09lld UTC", (long long)rem);
+	return buf;
+}
+
+static const char *fmt_span(int64_t ns, char *buf, size_t len)
+{
+	if (ns % (3600 * NSEC) == 0)
+		snprintf(buf, len, "%lld hours", (long long)(ns / (3600 * NSEC)));
+	else
+		snprintf(buf, len, "%lld.%09lld s", (long long)(ns / NSEC),
+			 (long long)(ns % NSEC));
+	return buf;
+}
+
+/* a string for the duration of the statement that uses it */
+#define TS(ns)		fmt_time((ns), (char[64]){ 0 }, 64)
+#define SPAN(ns)	fmt_span((ns), (char[48]){ 0 }, 48)
+
+/* Is a later than b by more than d (d >= 0)?  Without overflow. */
+static bool later_by(int64_t a, int64_t b, int64_t d)
+{
+	return a > b && (uint64_t)a - (uint64_t)b > (uint64_t)d;
+}
+
+/*
+ * Can times be checked against the clock?  Not with broken_clock, nor
+ * with a clock before 2020; the superblock's times in the future are
+ * repaired as e2fsck does, but they say the clock and the filesystem
+ * disagree, so inode times are left for a later run; and many inodes
+ * from the future mean the clock is behind, not that they are damaged.
+ */
+static void check_clock(struct chk *c)
+{
+	static const struct {
+		const char *what;
+		size_t off;
+	} sbt[] = {
+		{ "creation time", offsetof(struct pmfs2_super, mkfs_time) },
+		{ "last mount time", offsetof(struct pmfs2_super, mount_time) },
+		{ "last write time", offsetof(struct pmfs2_super, write_time) },
+	};
+	uint64_t nfuture = 0, first = 0;
+	bool sb_future = false;
+
+	c->now = c->o->now ? c->o->now : pmfs2_now();
+	c->fudge = !c->o->time_fudge ? DEF_TIME_FUDGE :
+		   c->o->time_fudge < 0 ? 0 : c->o->time_fudge;
+	if (c->o->broken_clock) {
+		info(c, "time checks skipped: the clock is not trusted (broken clock)");
+		return;
+	}
+	if (!c->o->trust_clock && c->now < CLOCK_SANE_MIN) {
+		warn(c, "the system clock says %s, before any pmfs2 filesystem was made: time checks skipped (set the clock, or give the time in PMFS2_FSCK_TIME)",
+		     TS(c->now));
+		return;
+	}
+	for (size_t i = 0; i < sizeof(sbt) / sizeof(sbt[0]); i++) {
+		int64_t *t = (int64_t *)((char *)&c->s + sbt[i].off);
+
+		if (!later_by(*t, c->now, c->fudge))
+			continue;
+		sb_future = true;
+		if (problem(c, FIXABLE,
+			    "superblock: %s %s is in the future (now %s, more than %s ahead): set to now (the clock was wrong then, or is now: if it is now, set it, or run with --broken-clock)",
+			    sbt[i].what, TS(*t), TS(c->now), SPAN(c->fudge))) {
+			*t = c->now;
+			c->sb_dirty = true;
+		}
+	}
+	if (c->sb_dirty) {
+		/* checksummed: a torn write leaves the backup in charge */
+		pmfs2_super_write(c->pm, &c->s, false);
+		c->sb_dirty = false;
+	}
+	if (sb_future) {
+		warn(c, "the clock and the superblock disagree: inode times are not checked this time");
+		return;
+	}
+	for (uint64_t ino = PMFS2_ROOT_INO; ino < c->ninodes; ino++) {
+		const struct pmfs2_inode *in = ino_at(c, ino);
+
+		if (!in->mode || !mode_valid(in->mode))
+			continue;
+		if (later_by(in->ctime, c->now, c->fudge) ||
+		    later_by(in->btime, c->now, c->fudge))
+			if (!nfuture++)
+				first = ino;
+	}
+	if (nfuture > FUTURE_MASS && !c->o->trust_clock) {
+		const struct pmfs2_inode *in = ino_at(c, first);
+
+		warn(c, "%llu inodes changed or were made in the future (the first: inode %llu, ctime %s, btime %s; now %s): the clock is behind, not the inodes: inode times are not checked (if the clock is right, give the time in PMFS2_FSCK_TIME to repair them)",
+		     (unsigned long long)nfuture, (unsigned long long)first,
+		     TS(in->ctime), TS(in->btime), TS(c->now));
+		return;
+	}
+	c->check_times = true;
+}
+
+static void check_inode_times(struct chk *c, uint64_t ino,
+			      struct pmfs2_inode *in)
+{
+	int64_t ct = in->ctime, bt = in->btime;
+
+	if (!c->check_times)
+		return;
+	/* ct and bt follow each repair, made or not, so that -n reports what
+	 * -y repairs */
+	if (later_by(ct, c->now, c->fudge)) {
+		if (problem(c, FIXABLE,
+			    "inode %llu: ctime %s is in the future (now %s, more than %s ahead): set to now",
+			    (unsigned long long)ino, TS(ct), TS(c->now),
+			    SPAN(c->fudge)))
+			store64(c, (uint64_t *)&in->ctime, (uint64_t)c->now);
+		ct = c->now;
+	}
+	if (later_by(bt, c->now, c->fudge)) {
+		int64_t nb = ct < c->now ? ct : c->now;
+
+		if (problem(c, FIXABLE,
+			    "inode %llu: creation time (btime) %s is in the future (now %s, more than %s ahead): set to %s",
+			    (unsigned long long)ino, TS(bt), TS(c->now),
+			    SPAN(c->fudge), TS(nb)))
+			store64(c, (uint64_t *)&in->btime, (uint64_t)nb);
+		bt = nb;
+	}
+	if (later_by(bt, ct, c->fudge))
+		info(c, "inode %llu: ctime %s is before its creation time (btime %s): left alone (a host may set a ctime)",
+		     (unsigned long long)ino, TS(ct), TS(bt));
+	if (later_by(in->mtime, c->now, c->fudge))
+		info(c, "inode %llu: mtime %s is in the future: left alone (utimensat may set any time)",
+		     (unsigned long long)ino, TS(in->mtime));
+	if (later_by(in->atime, c->now, c->fudge))
+		info(c, "inode %llu: atime %s is in the future: left alone (utimensat may set any time)",
+		     (unsigned long long)ino, TS(in->atime));
 }
 
 static void check_inode(struct chk *c, uint64_t ino)
@@ -1198,8 +1661,10 @@ static void check_inode(struct chk *c, uint64_t ino)
 			    (unsigned long long)ino,
 			    (unsigned long long)in->size,
 			    (unsigned long long)in->map)) {
+			tx_begin(c);
 			store64(c, &in->map, 0);
 			store64(c, &in->size, 0);
+			tx_end(c, 0);
 		}
 	}
 
@@ -1260,6 +1725,8 @@ static void check_inode(struct chk *c, uint64_t ino)
 		    (unsigned long long)ino, (unsigned long long)in->blocks,
 		    (unsigned long long)blocks))
 		store64(c, &in->blocks, blocks);
+	if (c->ist[ino] & IS_USED)
+		check_inode_times(c, ino, in);
 }
 
 static int tref_cmp(const void *a, const void *b)
@@ -1288,10 +1755,12 @@ static void check_tier_refs(struct chk *c)
 			     (unsigned long long)t->blk,
 			     (unsigned long long)c->trefs[i - 1].ino))
 			continue;
+		tx_begin(c);
 		store64(c, off_addr(c, t->slot_off), 0);
 		in = ino_at(c, t->ino);
 		if (in && in->blocks)
 			store64(c, &in->blocks, in->blocks - 1);
+		tx_end(c, 0);
 	}
 }
 
@@ -1321,10 +1790,8 @@ static int map_set(struct chk *c, struct pmfs2_inode *in, uint64_t lblk,
 		if (!nb)
 			return -ENOSPC;
 		idx = blk_addr(c, nb);
-		if (map) {
-			idx[0] = map >> PMFS2_MAP_HEIGHT_BITS;
-			persist(c, idx, 8);
-		}
+		if (map)
+			store64(c, &idx[0], map >> PMFS2_MAP_HEIGHT_BITS);
 		h = map ? h + 1 : 1;
 		map = (nb << PMFS2_MAP_HEIGHT_BITS) | h;
 		store64(c, &in->map, map);
@@ -1439,17 +1906,17 @@ static uint64_t dir_lookup(struct chk *c, struct pmfs2_inode *in,
 static void bucket_write(struct chk *c, uint64_t blk, uint16_t ld,
 			 const uint8_t *ents, size_t used, unsigned int count)
 {
-	uint8_t *p = blk_addr(c, blk);
+	uint8_t buf[PMFS2_BLOCK_SIZE];
 	struct pmfs2_bucket_head bh = {
 		.magic = PMFS2_BUCKET_MAGIC, .local_depth = ld,
 		.count = (uint16_t)count, .used = (uint16_t)used,
 	};
 
+	memcpy(buf, &bh, sizeof(bh));
 	if (used)
-		memcpy(p + sizeof(bh), ents, used);
-	memset(p + sizeof(bh) + used, 0, PMFS2_BUCKET_SPACE - used);
-	memcpy(p, &bh, sizeof(bh));
-	persist(c, p, PMFS2_BLOCK_SIZE);
+		memcpy(buf + sizeof(bh), ents, used);
+	memset(buf + sizeof(bh) + used, 0, PMFS2_BUCKET_SPACE - used);
+	wr(c, blk_addr(c, blk), buf, sizeof(buf));
 }
 
 static int dir_init_index(struct chk *c, struct pmfs2_inode *in)
@@ -1463,8 +1930,7 @@ static int dir_init_index(struct chk *c, struct pmfs2_inode *in)
 	if (!bb)
 		return -ENOSPC;
 	bucket_write(c, bb, 0, NULL, 0, 0);
-	memcpy(blk_addr(c, hb), &dh, sizeof(dh));	/* array[0] = 0 */
-	persist(c, blk_addr(c, hb), PMFS2_BLOCK_SIZE);
+	wr(c, blk_addr(c, hb), &dh, sizeof(dh));	/* array[0] = 0 */
 	if (map_set(c, in, 0, hb) || map_set(c, in, 1, bb))
 		return -ENOSPC;
 	store64(c, &in->blocks, in->blocks + 2);
@@ -1516,20 +1982,21 @@ static int dir_insert(struct chk *c, struct pmfs2_inode *in, const char *name,
 			return -EUCLEAN;
 
 		if (bh.used + esz <= PMFS2_BUCKET_SPACE) {
-			struct pmfs2_dirent *d =
-				(void *)(bk + sizeof(bh) + bh.used);
+			uint64_t ebuf[PMFS2_DIRENT_SIZE(PMFS2_NAME_MAX) / 8];
+			struct pmfs2_dirent *d = (void *)ebuf;
 
-			memset(d, 0, esz);
+			if (len > PMFS2_NAME_MAX)
+				return -ENAMETOOLONG;
+			memset(ebuf, 0, sizeof(ebuf));
 			d->ino = child;
 			d->hash = h;
 			d->name_len = (uint8_t)len;
 			d->type = dtype;
 			memcpy(d->name, name, len);
-			persist(c, d, esz);
+			wr(c, bk + sizeof(bh) + bh.used, ebuf, esz);
 			bh.count++;
 			bh.used = (uint16_t)(bh.used + esz);
-			memcpy(bk, &bh, sizeof(bh));
-			persist(c, bk, sizeof(bh));
+			wr(c, bk, &bh, sizeof(bh));
 			store64(c, &dh->nentries, dh->nentries + 1);
 			store64(c, &in->size,
 				(1 + (uint64_t)dh->nbuckets) <<
@@ -1550,8 +2017,7 @@ static int dir_insert(struct chk *c, struct pmfs2_inode *in, const char *name,
 
 				if (!src || !dst)
 					return -ENOSPC;
-				*dst = *src;
-				persist(c, dst, 4);
+				store32(c, dst, *src);
 			}
 			dh = blk_addr(c, head_blk);
 			store32(c, &dh->global_depth, gd + 1);
@@ -1855,12 +2321,13 @@ static void flush_removals(struct chk *c)
 		sz = PMFS2_DIRENT_SIZE(d->name_len);
 		if (d->ino != e->child || e->off + sz > end)
 			continue;
-		memmove(bk + e->off, bk + e->off + sz, end - e->off - sz);
-		memset(bk + end - sz, 0, sz);
+		/* the entry and the head's count go together */
+		tx_begin(c);
+		wr(c, bk + e->off, bk + e->off + sz, end - e->off - sz);
+		wr_zero(c, bk + end - sz, sz);
 		bh.used = (uint16_t)(bh.used - sz);
 		bh.count--;
-		memcpy(bk, &bh, sizeof(bh));
-		persist(c, bk, PMFS2_BLOCK_SIZE);
+		wr(c, bk, &bh, sizeof(bh));
 		pin = ino_at(c, e->parent);
 		head_blk = pin ? map_get(c, pin, 0) : 0;
 		if (head_blk) {
@@ -1869,6 +2336,7 @@ static void flush_removals(struct chk *c)
 			if (dh->nentries)
 				store64(c, &dh->nentries, dh->nentries - 1);
 		}
+		tx_end(c, 0);
 	}
 	free(v);
 }
@@ -1962,14 +2430,18 @@ static int lost_found(struct chk *c)
 		return -ENOSPC;
 	}
 	in = ino_at(c, ino);
+	/* the inode, its name and the root's count for its "..": one
+	 * transaction, so a crash leaves no nameless directory behind */
+	tx_begin(c);
 	init_dir(c, in, 0700);
 	ret = dir_insert(c, root, lf, sizeof(lf) - 1, ino, DT_DIR);
+	if (!ret && root->nlink < UINT32_MAX)
+		store32(c, &root->nlink, root->nlink + 1);
+	ret = tx_end(c, ret);
 	if (ret) {
-		memset(in, 0, sizeof(*in));
-		persist(c, in, sizeof(*in));
 		c->lf_failed = true;
 		problem(c, UNFIXABLE, "cannot create /lost+found: %s",
-			strerror(-ret));
+			repair_err(ret));
 		return ret;
 	}
 	c->ist[ino] = IS_USED | IS_DIR | IS_DIR_OK | IS_REACHED;
@@ -1998,15 +2470,22 @@ static int reconnect(struct chk *c, uint64_t ino)
 		snprintf(name, sizeof(name), "#%llu.%u",
 			 (unsigned long long)ino, n);
 	}
+	/* the name, the parent pointer and lost+found's count for the
+	 * directory's "..": one transaction */
+	tx_begin(c);
 	ret = dir_insert(c, lf, name, strlen(name), ino,
 			 (uint8_t)dtype_of(in->mode));
+	if (!ret && is_dir) {
+		store64(c, &in->parent, c->lost_found);
+		if (lf->nlink < UINT32_MAX)
+			store32(c, &lf->nlink, lf->nlink + 1);
+	}
+	ret = tx_end(c, ret);
 	if (ret)
 		return ret;
 	add_edge(c, c->lost_found, ino, 0, 0, is_dir, true);
-	if (is_dir) {
+	if (is_dir)
 		c->in_edge[ino] = (uint32_t)c->nedges;
-		store64(c, &in->parent, c->lost_found);
-	}
 	return 0;
 }
 
@@ -2024,7 +2503,7 @@ static void unreachable(struct chk *c, uint64_t ino, const char *what)
 	if (ret)
 		problem(c, UNFIXABLE,
 			"%s %llu is not reachable from the root; reconnecting it to /lost+found failed: %s",
-			what, (unsigned long long)ino, strerror(-ret));
+			what, (unsigned long long)ino, repair_err(ret));
 	else
 		problem(c, FIXABLE,
 			"%s %llu is not reachable from the root (moved to /lost+found)",
@@ -2298,6 +2777,7 @@ int pmfs2_check(const struct zus_pmem *pm, const struct pmfs2_check_opts *o,
 	c->nblocks = pmfs2_data_end(&c->s);
 	c->ninodes = c->s.inode_count;
 	check_journal(c);
+	check_clock(c);
 
 	c->bmap = calloc((c->nblocks + 7) / 8, 1);
 	c->ist = calloc(c->ninodes, 1);
@@ -2355,7 +2835,10 @@ int pmfs2_check(const struct zus_pmem *pm, const struct pmfs2_check_opts *o,
 		memcpy(&s, blk_addr(c, PMFS2_SB_BLOCK), sizeof(s));
 		if (!pmfs2_super_validate(&s, pm->size, NULL, 0)) {
 			s.state = PMFS2_STATE_CLEAN;
-			s.write_time = pmfs2_now();
+			/* never back: a wrong clock must not hide a later
+			 * write from the next check */
+			if (c->now > s.write_time)
+				s.write_time = c->now;
 			pmfs2_super_write(pm, &s, false);
 		}
 	}
@@ -2368,6 +2851,8 @@ out:
 	free(c->edges);
 	free(c->trefs);
 	free(c->lb);
+	free(c->tx.logged);
+	free(c->tx.fresh);
 	free(c);
 	return ret;
 }

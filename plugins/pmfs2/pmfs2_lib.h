@@ -144,9 +144,12 @@ int pmfs2_bmap_walk(const struct zus_pmem *pm, const struct pmfs2_super *s,
  * directories (head, arrays, buckets, entries hashed into the right bucket,
  * names valid and unique, inodes in use, types matching, "..", link counts,
  * connectivity: every in-use inode with links reachable from the root),
- * xattr blocks and ACL values.  With repair, fixes what it can (replays the
- * journal, restores the primary superblock, fixes counts, clears bad
- * entries, frees orphans, reconnects unreachable inodes to /lost+found).
+ * xattr blocks and ACL values, timestamps against the clock.  With repair,
+ * fixes what it can (replays the journal, restores the primary superblock,
+ * fixes counts, clears bad entries, frees orphans, reconnects unreachable
+ * inodes to /lost+found, sets times from the future to now).  Every repair
+ * of more than one aligned word is an undo-journal transaction: a repair
+ * cut by a crash is rolled back by the next mount or check.
  */
 struct pmfs2_check_opts {
 	bool repair;
@@ -156,6 +159,19 @@ struct pmfs2_check_opts {
 	uint64_t backup_block;
 	void (*report)(void *ctx, const char *msg);	/* one problem a call */
 	void *ctx;
+	/* without repair: pm is a private copy (fsck -n maps MAP_PRIVATE),
+	 * so an interrupted transaction is rolled back in it and the check
+	 * sees what a mount would, while the device stays untouched */
+	bool private_copy;
+	/* time checks.  now: ns since the epoch, 0: the system clock;
+	 * trust_clock: now is known to be right (given by the user), skip
+	 * the sanity checks of the clock; broken_clock: the clock cannot be
+	 * trusted, skip the time checks; time_fudge: how far (ns) a time may
+	 * be ahead of now, 0: 24 hours, < 0: not at all */
+	int64_t now;
+	bool trust_clock;
+	bool broken_clock;
+	int64_t time_fudge;
 };
 
 struct pmfs2_check_result {

@@ -10,8 +10,11 @@ tests_unit_test_format_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/pmfs2
 tests_unit_test_format_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_format_LDADD = plugins/pmfs2/libpmfs2fmt.la $(CHECK_LIBS)
 
-tests_unit_test_format_check_SOURCES = tests/unit/test_format_check.c
-tests_unit_test_format_check_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/pmfs2
+# with the power-cut simulator: repairs cut at every fence
+tests_unit_test_format_check_SOURCES = tests/unit/test_format_check.c \
+	tests/lib/pmem_sim.c tests/lib/pmem_sim.h
+tests_unit_test_format_check_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/pmfs2 \
+	-I$(top_srcdir)/tests/lib
 tests_unit_test_format_check_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_format_check_LDADD = plugins/pmfs2/libpmfs2fmt.la $(CHECK_LIBS)
 

@@ -2,7 +2,10 @@
 /*
  * test_format_check.c - pmfs2_check: a hand-built tree checks clean; each
  * kind of injected corruption is detected, repaired, and a second check is
- * clean; random damage never crashes the checker.
+ * clean; random damage never crashes the checker; timestamps are checked
+ * against the clock (and not when it cannot be trusted); and a repair cut
+ * by a power failure at any fence (tests/lib/pmem_sim.c) leaves an image
+ * no worse than before, which the next check repairs.
  */
 #include <check.h>
 #include <dirent.h>
@@ -12,16 +15,24 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "pmem_sim.h"
 #include "pmfs2_lib.h"
 
 #define IMG_SIZE	(16u << 20)
+#define NSEC		1000000000LL
+#define HOUR		(3600 * NSEC)
+#define DAY		(24 * HOUR)
+/* the time the time tests check against: 2026-01-01 00:00:00 UTC */
+#define NOW		(1767225600 * NSEC)
 
 static struct zus_pmem pm;
 static struct pmfs2_super sb;
 static char err[512];
 static uint64_t next_blk;
-static char reports[16384];
+static char reports[65536];
 static size_t nreports;
+/* options every run_check uses (repair and report are set by it) */
+static struct pmfs2_check_opts base_opts;
 
 static void collect(void *ctx, const char *msg)
 {
@@ -38,7 +49,10 @@ static void collect(void *ctx, const char *msg)
 
 static int run_check(bool repair, struct pmfs2_check_result *r)
 {
-	struct pmfs2_check_opts o = { .repair = repair, .report = collect };
+	struct pmfs2_check_opts o = base_opts;
+
+	o.repair = repair;
+	o.report = collect;
 
 	nreports = 0;
 	reports[0] = 0;
@@ -247,6 +261,7 @@ static void img_setup(void)
 {
 	bool backup;
 
+	memset(&base_opts, 0, sizeof(base_opts));
 	pm.base = aligned_alloc(PMFS2_BLOCK_SIZE, IMG_SIZE);
 	ck_assert_ptr_nonnull(pm.base);
 	memset(pm.base, 0x5a, IMG_SIZE);
@@ -792,6 +807,446 @@ START_TEST(test_random_damage)
 }
 END_TEST
 
+/* ---- timestamps -------------------------------------------------------- */
+
+/* A filesystem made 30 days before NOW, checked at NOW. */
+static void time_setup(void)
+{
+	struct pmfs2_inode *root = I(PMFS2_ROOT_INO);
+
+	base_opts.now = NOW;
+	sb.mkfs_time = sb.mount_time = sb.write_time = NOW - 30 * DAY;
+	pmfs2_super_write(&pm, &sb, true);
+	root->atime = root->mtime = root->ctime = root->btime = NOW - 30 * DAY;
+}
+
+static void expect_clean(const char *when)
+{
+	struct pmfs2_check_result r;
+
+	ck_assert_int_eq(run_check(false, &r), 0);
+	ck_assert_msg(r.errors == 0, "%s: %u errors:\n%s", when, r.errors,
+		      reports);
+}
+
+START_TEST(test_time_future)
+{
+	char msg[128];
+
+	time_setup();
+	expect_clean("a tree made in the past");
+
+	/* 2 days ahead: past the 24 hours a wrong clock is forgiven */
+	I(file_f)->ctime = NOW + 2 * DAY;
+	snprintf(msg, sizeof(msg),
+		 "inode %llu: ctime 2026-01-03 00:00:00.000000000 UTC is in the future",
+		 (unsigned long long)file_f);
+	{
+		struct pmfs2_check_result r;
+
+		ck_assert_int_eq(run_check(false, &r), 0);
+		ck_assert_msg(strstr(reports, "(now 2026-01-01 00:00:00.000000000 UTC, more than 24 hours ahead): set to now"),
+			      "%s", reports);
+	}
+	expect_repaired(msg);
+	ck_assert_int_eq(I(file_f)->ctime, NOW);
+
+	I(file_f)->ctime = NOW + 23 * HOUR;
+	expect_clean("a ctime within the fudge");
+
+	/* the creation time from the future: the ctime is the best guess */
+	I(dir_c)->ctime = NOW - DAY;
+	I(dir_c)->btime = NOW + 40 * DAY;
+	snprintf(msg, sizeof(msg),
+		 "inode %llu: creation time (btime) 2026-02-10 00:00:00.000000000 UTC is in the future",
+		 (unsigned long long)dir_c);
+	expect_repaired(msg);
+	ck_assert_int_eq(I(dir_c)->btime, NOW - DAY);
+	ck_assert_int_eq(I(dir_c)->ctime, NOW - DAY);
+
+	/* the largest time there is: both set to now */
+	I(file_b)->ctime = I(file_b)->btime = INT64_MAX;
+	expect_repaired("2262-04-11 23:47:16.854775807 UTC is in the future");
+	ck_assert_int_eq(I(file_b)->ctime, NOW);
+	ck_assert_int_eq(I(file_b)->btime, NOW);
+
+	/* no fudge at all */
+	base_opts.time_fudge = -1;
+	I(file_f)->ctime = NOW + 1;
+	expect_repaired("more than 0 hours ahead");
+}
+END_TEST
+
+START_TEST(test_time_before_birth)
+{
+	struct pmfs2_check_result r;
+
+	time_setup();
+	/* a ctime before btime: a host may set a ctime (ZUS_SET_CTIME), so
+	 * it is shown with -v, not repaired */
+	I(file_f)->btime = NOW - 10 * DAY;
+	I(file_f)->ctime = NOW - 30 * DAY;
+	base_opts.verbose = true;
+	expect_clean("a ctime before btime");
+	ck_assert_msg(strstr(reports, "ctime 2025-12-02 00:00:00.000000000 UTC is before its creation time (btime 2025-12-22 00:00:00.000000000 UTC): left alone"),
+		      "%s", reports);
+	base_opts.verbose = false;
+	ck_assert_int_eq(I(file_f)->ctime, NOW - 30 * DAY);
+
+	/* mtime and atime before btime: a restored file (tar, cp -p) */
+	I(file_f)->mtime = I(file_f)->atime = 1;
+	I(file_f)->ctime = INT64_MIN;
+	expect_clean("mtime, atime and ctime before btime");
+
+	/* a future btime is set to the ctime, even one before btime */
+	I(file_f)->btime = NOW + 3 * DAY;
+	ck_assert_int_eq(run_check(false, &r), 0);
+	ck_assert_uint_eq(r.errors, 1);
+	ck_assert_int_eq(run_check(true, &r), 0);
+	ck_assert_uint_eq(r.fixed, 1);
+	ck_assert_int_eq(I(file_f)->btime, INT64_MIN);
+	expect_clean("after the repair");
+}
+END_TEST
+
+START_TEST(test_time_user_set)
+{
+	time_setup();
+	/* utimensat may set any atime and mtime: never a problem */
+	I(file_f)->mtime = NOW + 1000 * DAY;
+	I(file_f)->atime = INT64_MAX;
+	base_opts.verbose = true;
+	expect_clean("a future mtime and atime");
+	ck_assert_msg(strstr(reports, "mtime 2028-09-27") &&
+		      strstr(reports, "atime 2262-04-11") &&
+		      strstr(reports, "left alone"),
+		      "with -v, future mtime and atime are shown:\n%s",
+		      reports);
+	base_opts.verbose = false;
+	expect_clean("without -v");
+	ck_assert_msg(!reports[0], "nothing shown without -v:\n%s", reports);
+}
+END_TEST
+
+START_TEST(test_time_untrusted_clock)
+{
+	struct pmfs2_check_result r;
+	uint64_t many[20];
+
+	time_setup();
+	I(file_f)->ctime = NOW + 2 * DAY;
+
+	/* the user says the clock is broken */
+	base_opts.broken_clock = true;
+	expect_clean("with a broken clock");
+	base_opts.broken_clock = false;
+
+	/* a clock before 2020 cannot be right */
+	base_opts.now = 1000 * NSEC;
+	expect_clean("with the clock at 1970");
+	ck_assert_msg(strstr(reports, "before any pmfs2 filesystem was made"),
+		      "%s", reports);
+
+	/* the superblock was last written after now: the clock and the
+	 * filesystem disagree; the superblock is repaired (as e2fsck
+	 * does), the inodes are left for the next run */
+	base_opts.now = NOW;
+	sb.write_time = NOW + 3 * DAY;
+	pmfs2_super_write(&pm, &sb, false);
+	ck_assert_int_eq(run_check(false, &r), 0);
+	ck_assert_uint_eq(r.errors, 1);
+	ck_assert_msg(strstr(reports, "superblock: last write time 2026-01-04 00:00:00.000000000 UTC is in the future") &&
+		      strstr(reports, "inode times are not checked"),
+		      "%s", reports);
+	ck_assert_int_eq(run_check(true, &r), 0);
+	ck_assert_uint_eq(r.fixed, 1);
+	{
+		struct pmfs2_super s;
+
+		ck_assert_int_eq(pmfs2_super_load(&pm, &s, NULL, err,
+						  sizeof(err)), 0);
+		ck_assert_int_eq(s.write_time, NOW);
+	}
+	expect_repaired("ctime 2026-01-03");
+
+	/* many inodes from the future: the clock is behind, not damage */
+	for (int i = 0; i < 20; i++) {
+		many[i] = new_inode(S_IFREG | 0600);
+		dir_add(dir_c, (char[8]){ 'm', (char)('a' + i), 0 }, many[i]);
+		I(many[i])->ctime = NOW + 7 * DAY;
+	}
+	expect_clean("20 inodes from the future");
+	ck_assert_msg(strstr(reports, "20 inodes changed or were made in the future"),
+		      "%s", reports);
+	/* unless the user gave the time */
+	base_opts.trust_clock = true;
+	ck_assert_int_eq(run_check(true, &r), 0);
+	ck_assert_uint_eq(r.fixed, 20);
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(I(many[i])->ctime, NOW);
+	expect_clean("after the repair");
+}
+END_TEST
+
+/* A repair that fails half way is rolled back, not left half made. */
+START_TEST(test_repair_rolled_back)
+{
+	struct pmfs2_check_result r;
+	uint64_t end = pmfs2_data_end(&sb), x, lf;
+	int n = 0;
+
+	/* use up the data area but for 2 blocks: lost+found's index gets
+	 * its head and first bucket, then growing its map fails */
+	while (end - 2 - next_blk > 1) {
+		uint64_t left = end - 2 - next_blk - 1;
+		char name[16];
+
+		snprintf(name, sizeof(name), "fill%d", n++);
+		mkfile_at(PMFS2_ROOT_INO, name,
+			  (left < 511 ? left : 511) * PMFS2_BLOCK_SIZE);
+	}
+	if (end - 2 - next_blk == 1)
+		set_xattrs(file_f, false);
+	ck_assert_uint_eq(next_blk, end - 2);
+	expect_clean("a full filesystem");
+
+	x = new_inode(S_IFREG | 0600);
+	I(x)->nlink = 1;
+	ck_assert_int_eq(run_check(true, &r), 0);
+	ck_assert_msg(r.unfixable == 1 &&
+		      strstr(reports, "reconnecting it to /lost+found failed: No space left on device"),
+		      "%s", reports);
+	lf = lookup(PMFS2_ROOT_INO, "lost+found");
+	ck_assert_uint_ne(lf, 0);
+	/* its map was set, then rolled back */
+	ck_assert_uint_eq(I(lf)->map, 0);
+	ck_assert_uint_eq(I(lf)->blocks, 0);
+	ck_assert_int_eq(run_check(false, &r), 0);
+	ck_assert_msg(r.errors == 1 && strstr(reports, "not reachable"),
+		      "only the file is left to repair:\n%s", reports);
+}
+END_TEST
+
+/* ---- repairs cut by a power failure -------------------------------------
+ *
+ * A damaged tree whose repair needs every kind of write (single stores,
+ * inodes freed and made, buckets and xattr blocks rewritten, names
+ * removed, lost+found created and filled) is repaired on simulated pmem.
+ * The power is cut at each fence of the repair in turn; each crash image
+ * (only what was fenced, everything stored, and a random half of the
+ * unfenced words) must be no worse than the damage was: a check finds no
+ * problem that the first check did not (besides the interrupted repair
+ * itself, which it rolls back), and a check with repair makes it clean.
+ */
+
+#define NKEEP	3
+
+struct cut_ctx {
+	uint8_t *img[NKEEP];
+	uint64_t rng;
+	bool taken;
+};
+
+static const uint32_t cut_keep[NKEEP] = { 0, 65536, 32768 };
+
+static void on_cut(struct pmem_sim *ps, uint64_t fence, void *ctx)
+{
+	struct cut_ctx *cc = ctx;
+
+	(void)fence;
+	for (int i = 0; i < NKEEP; i++)
+		pmem_sim_crash_image(ps, cc->img[i], cut_keep[i], &cc->rng);
+	cc->taken = true;
+}
+
+static void powercut_damage(void)
+{
+	uint64_t d, o;
+	uint8_t *p;
+
+	time_setup();
+	/* times: single stores */
+	I(file_b)->ctime = NOW + 3 * DAY;
+	I(dir_c)->btime = NOW + 5 * DAY;
+	/* a file's only name is bad: its bucket is rewritten, and the file
+	 * goes to a new /lost+found */
+	find_dirent(dir_a, "f")->name[0] = '/';
+	/* a directory without a name: reconnected (name, parent, counts) */
+	d = new_inode(S_IFDIR | 0700);
+	I(d)->parent = PMFS2_ROOT_INO;
+	mkfile_at(d, "inside", 10);
+	/* an invalid mode: freed, and its name removed */
+	I(dev_n)->mode = 0170777;
+	/* an xattr with an unknown index: the block is rewritten */
+	p = pmfs2_block(&pm, I(file_b)->xattr_block);
+	p[16] = 9;
+	/* bytes past EOF */
+	p = pmfs2_block(&pm, *map_slot(I(file_f), 1));
+	p[5000 - 4096 + 10] = 'x';
+	/* a second name for a directory: removed from its bucket */
+	dir_add(PMFS2_ROOT_INO, "c-again", dir_c);
+	I(dir_c)->parent = dir_a;
+	I(PMFS2_ROOT_INO)->nlink--;
+	/* an orphan with a block: freed */
+	o = new_inode(S_IFREG | 0600);
+	map_block(I(o), 0);
+	/* a wrong link count */
+	I(file_b)->nlink = 5;
+}
+
+/* Problems in reports (one a line) that are not in before, but for the
+ * interrupted transaction; 0 if none. */
+static unsigned int new_problems(const char *before, char *first,
+				 size_t len)
+{
+	unsigned int n = 0;
+
+	first[0] = 0;
+	for (const char *l = reports; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t ll = e ? (size_t)(e - l) : strlen(l);
+		char line[1024];
+
+		snprintf(line, sizeof(line), "%.*s\n", (int)ll, l);
+		if (!strstr(line, "uncommitted transaction") &&
+		    !strstr(before, line)) {
+			if (!n++)
+				snprintf(first, len, "%s", line);
+		}
+		l += ll + (e ? 1 : 0);
+	}
+	return n;
+}
+
+/* Cut the repair of the damage in pm at fences first, first + step, ... */
+static void powercut_run(uint64_t first_cut, uint64_t step)
+{
+	struct pmfs2_check_result r;
+	struct pmfs2_check_opts o;
+	struct cut_ctx cc = { .rng = 1 };
+	struct pmem_sim *ps = pmem_sim_new(IMG_SIZE);
+	const struct zus_pmem *spm = pmem_sim_pmem(ps);
+	uint8_t *damaged = malloc(IMG_SIZE);
+	static char before[sizeof(reports)];
+	char first[1024];
+	unsigned int nbefore, repaired = 0, noworse = 0, images = 0;
+	uint64_t f0, nf;
+	const char *env = getenv("FSCK_CUT_STEP");
+
+	if (env && atoi(env) > 0)
+		step = (uint64_t)atoi(env);
+	ck_assert_ptr_nonnull(damaged);
+	for (int i = 0; i < NKEEP; i++) {
+		cc.img[i] = malloc(IMG_SIZE);
+		ck_assert_ptr_nonnull(cc.img[i]);
+	}
+	ck_assert_int_eq(run_check(false, &r), 0);
+	nbefore = r.errors;
+	ck_assert_uint_ge(nbefore, 10);
+	memcpy(before, reports, sizeof(before));
+	memcpy(damaged, pm.base, IMG_SIZE);
+
+	/* the whole repair, to count its fences */
+	o = base_opts;
+	o.repair = true;
+	memcpy(spm->base, damaged, IMG_SIZE);
+	pmem_sim_sync(ps);
+	f0 = pmem_sim_fences(ps);
+	ck_assert_int_eq(pmfs2_check(spm, &o, &r), 0);
+	ck_assert_msg(r.errors == r.fixed && !r.unfixable,
+		      "repair: %u errors, %u fixed", r.errors, r.fixed);
+	nf = pmem_sim_fences(ps) - f0;
+	ck_assert_uint_gt(nf, 10);
+
+	/* ... and always at the last fence, the commit of the last repair */
+	for (uint64_t k = first_cut; k <= nf;
+	     k = k < nf && k + step > nf ? nf : k + step) {
+		memcpy(spm->base, damaged, IMG_SIZE);
+		pmem_sim_sync(ps);
+		cc.taken = false;
+		cc.rng = k;
+		pmem_sim_set_cut(ps, pmem_sim_fences(ps) + k, on_cut, &cc);
+		ck_assert_int_eq(pmfs2_check(spm, &o, &r), 0);
+		pmem_sim_set_cut(ps, 0, NULL, NULL);
+		ck_assert_msg(cc.taken, "no cut at fence %llu",
+			      (unsigned long long)k);
+		for (int i = 0; i < NKEEP; i++) {
+			unsigned int nnew;
+
+			/* what the next fsck -n sees (it rolls the
+			 * interrupted repair back in a private copy) */
+			memcpy(pm.base, cc.img[i], IMG_SIZE);
+			base_opts.private_copy = true;
+			ck_assert_int_eq(run_check(false, &r), 0);
+			base_opts.private_copy = false;
+			nnew = new_problems(before, first, sizeof(first));
+			ck_assert_msg(!nnew && !r.unfixable,
+				      "cut at fence %llu of %llu (keep %u/65536): %u new problems, the first: %s(all:\n%s)",
+				      (unsigned long long)k,
+				      (unsigned long long)nf, cut_keep[i],
+				      nnew, first, reports);
+			ck_assert_uint_le(r.errors - (strstr(reports,
+					  "uncommitted transaction") ? 1 : 0),
+					  nbefore);
+			if (r.errors == (strstr(reports, "uncommitted transaction") ? 1u : 0u))
+				repaired++;
+			else
+				noworse++;
+			images++;
+			/* the next fsck -y repairs it all */
+			memcpy(pm.base, cc.img[i], IMG_SIZE);
+			ck_assert_int_eq(run_check(true, &r), 0);
+			ck_assert_msg(r.errors == r.fixed && !r.unfixable,
+				      "cut at fence %llu (keep %u): rerun: %u errors, %u fixed:\n%s",
+				      (unsigned long long)k, cut_keep[i],
+				      r.errors, r.fixed, reports);
+			ck_assert_int_eq(run_check(false, &r), 0);
+			ck_assert_msg(r.errors == 0,
+				      "cut at fence %llu (keep %u): still %u errors after the rerun:\n%s",
+				      (unsigned long long)k, cut_keep[i],
+				      r.errors, reports);
+		}
+	}
+	fprintf(stderr,
+		"powercut: %llu fences in the repair, cut at every %llu from %llu, %u crash images: %u unrepaired but no worse, %u repaired\n",
+		(unsigned long long)nf, (unsigned long long)step,
+		(unsigned long long)first_cut, images, noworse, repaired);
+	ck_assert_uint_gt(repaired, 0);
+	ck_assert_uint_gt(noworse, 0);
+	for (int i = 0; i < NKEEP; i++)
+		free(cc.img[i]);
+	free(damaged);
+	pmem_sim_free(ps);
+}
+
+START_TEST(test_repair_powercut)
+{
+	powercut_damage();
+	powercut_run(1, 1);
+}
+END_TEST
+
+/* Enough nameless files that lost+found's bucket splits while they are
+ * reconnected: a split is part of the transaction that needs it. */
+START_TEST(test_repair_powercut_split)
+{
+	time_setup();
+	for (int i = 0; i < 200; i++)
+		I(new_inode(S_IFREG | 0600))->nlink = 1;
+	powercut_run(1 + (uint64_t)_i, 5);
+	{
+		uint64_t lf = lookup(PMFS2_ROOT_INO, "lost+found"), head;
+		const struct pmfs2_dir_head *dh;
+
+		ck_assert_int_eq(pmfs2_bmap_get(&pm, &sb, I(lf)->map, 0,
+						&head), 0);
+		dh = pmfs2_block(&pm, head);
+		ck_assert_uint_eq(dh->nentries, 200);
+		ck_assert_uint_gt(dh->nbuckets, 1);
+	}
+}
+END_TEST
+
 static Suite *check_suite(void)
 {
 	Suite *s = suite_create("pmfs2_check");
@@ -825,6 +1280,18 @@ static Suite *check_suite(void)
 	tcase_add_test(tc, test_many_lost);
 	tcase_add_test(tc, test_tier_pointers);
 	tcase_add_loop_test(tc, test_random_damage, 0, 200);
+	tcase_add_test(tc, test_time_future);
+	tcase_add_test(tc, test_time_before_birth);
+	tcase_add_test(tc, test_time_user_set);
+	tcase_add_test(tc, test_time_untrusted_clock);
+	tcase_add_test(tc, test_repair_rolled_back);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("powercut");
+	tcase_add_checked_fixture(tc, img_setup, img_teardown);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_repair_powercut);
+	tcase_add_loop_test(tc, test_repair_powercut_split, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

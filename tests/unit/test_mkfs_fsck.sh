@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # test_mkfs_fsck.sh - mkfs.pmfs2 and fsck.pmfs2 from the command line:
 # refusing foreign data without -f, clean errors on bad targets, fsck exit
-# codes, -n never writing, repair then clean, tier headers.
+# codes, -n never writing, repair then clean, timestamps against the clock,
+# tier headers.
 #
 # Run by `make check` from the top build directory; PMFS2_SBINDIR may point
 # elsewhere.
@@ -56,6 +57,15 @@ same_sum() { [ "$(md5sum <"$1")" = "$2" ]; }
 
 poke() {	# poke FILE OFFSET OCTAL-BYTE
 	printf '%b' "\\$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+poke64() {	# poke64 FILE OFFSET VALUE: a little-endian 64-bit word
+	_v=$3 _i=0 _b=
+	while [ $_i -lt 8 ]; do
+		_b="$_b\\$(printf %o $(((_v >> (8 * _i)) & 255)))"
+		_i=$((_i + 1))
+	done
+	printf '%b' "$_b" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
 # ---- mkfs -------------------------------------------------------------
@@ -134,6 +144,69 @@ expect 1 "" "fsck -pf repairs it" -- "$FSCK" -pf "$img"
 expect 0 "" "fsck -p skips a clean filesystem" -- "$FSCK" -p "$img"
 check "fsck -p is quiet when clean" is_empty "$out"
 expect 0 "clean" "clean after preen" -- "$FSCK" -fn "$img"
+
+# ---- timestamps -----------------------------------------------------------
+# root inode (inode 1 at itable_start 2 + 256 journal blocks): atime +40,
+# mtime +48, ctime +56, btime +64, signed ns since the epoch
+root=$(((2 + 256) * 4096 + 256))
+now=$(date +%s)
+ns=1000000000
+"$MKFS" -q -f "$img" || fail "mkfs for the time tests"
+poke64 "$img" $((root + 56)) $(((now + 3 * 86400) * ns))
+sum=$(md5sum <"$img")
+expect 4 "inode 1: ctime .* is in the future (now .*, more than 24 hours ahead): set to now" \
+	"fsck -n finds a ctime 3 days ahead" -- "$FSCK" -n "$img"
+check "fsck -n did not write" same_sum "$img" "$sum"
+expect 0 "clean" "--broken-clock skips the time checks" -- "$FSCK" -n --broken-clock "$img"
+expect 0 "clean" "PMFS2_FSCK_BROKEN_CLOCK=1 skips them too" -- \
+	env PMFS2_FSCK_BROKEN_CLOCK=1 "$FSCK" -n "$img"
+expect 0 "clean" "with PMFS2_FSCK_TIME 3 days on, the ctime is not in the future" -- \
+	env PMFS2_FSCK_TIME=$((now + 3 * 86400)) "$FSCK" -n "$img"
+expect 1 "ctime .*: set to now: fixed" "fsck -y sets it to now (exit 1)" -- "$FSCK" -y "$img"
+expect 0 "clean" "clean after the time repair" -- "$FSCK" -n "$img"
+
+poke64 "$img" $((root + 56)) $(((now + 12 * 3600) * ns))
+expect 0 "clean" "a ctime 12 hours ahead is within the fudge" -- "$FSCK" -n "$img"
+
+poke64 "$img" $((root + 64)) $(((now - 86400) * ns))
+poke64 "$img" $((root + 56)) $(((now - 3 * 86400) * ns))
+expect 0 "inode 1: ctime .* is before its creation time (btime .*): left alone" \
+	"a ctime before btime is shown with -v, not a problem (a host may set it)" -- \
+	"$FSCK" -n -v "$img"
+
+poke64 "$img" $((root + 64)) $(((now + 10 * 86400) * ns))
+expect 4 "inode 1: creation time (btime) .* is in the future" \
+	"fsck -n finds a btime 10 days ahead" -- "$FSCK" -n "$img"
+expect 1 "fixed" "fsck -p repairs it" -- "$FSCK" -pf "$img"
+expect 0 "clean" "clean after preen" -- "$FSCK" -n "$img"
+
+# atime and mtime are the user's (utimensat): never a problem
+poke64 "$img" $((root + 48)) 4102444800000000000	# 2100-01-01
+poke64 "$img" $((root + 40)) 9223372036854775807
+expect 0 "clean" "a future mtime and atime are not problems" -- "$FSCK" -n "$img"
+expect 0 "mtime 2100-01-01 00:00:00.000000000 UTC is in the future: left alone" \
+	"fsck -v shows the future mtime" -- "$FSCK" -n -v "$img"
+
+# the clock behind the filesystem: the superblock times are repaired, the
+# inodes are left alone
+expect 4 "superblock: creation time .* is in the future" \
+	"PMFS2_FSCK_TIME a day before mkfs: the superblock is from the future" -- \
+	env PMFS2_FSCK_TIME=$((now - 2 * 86400)) "$FSCK" -n "$img"
+check "and the inode times are not checked" grep -q "inode times are not checked" "$out"
+expect 16 "invalid PMFS2_FSCK_TIME" "PMFS2_FSCK_TIME=soon is a usage error" -- \
+	env PMFS2_FSCK_TIME=soon "$FSCK" -n "$img"
+
+# an interrupted transaction: fsck -n rolls it back in a private copy only
+jhead=$((2 * 4096))
+"$MKFS" -q -f "$img" || fail "mkfs for the journal test"
+poke64 "$img" $((jhead + 8)) 77		# active_tid, no records for it
+sum=$(md5sum <"$img")
+expect 4 "uncommitted transaction 77" "fsck -n sees an uncommitted transaction" -- \
+	"$FSCK" -n -v "$img"
+check "and rolls it back in memory only" grep -q "rolled back in memory only" "$out"
+check "fsck -n did not write" same_sum "$img" "$sum"
+expect 1 "fixed" "fsck -y rolls it back" -- "$FSCK" -y "$img"
+expect 0 "clean" "clean after the roll back" -- "$FSCK" -n "$img"
 
 # the first 64 KiB overwritten (a partition table, a boot loader, a stray
 # dd): the backup, in the last block, is far enough to survive it
