@@ -993,6 +993,23 @@ static int zuf_fsync(struct file *file, loff_t start, loff_t end,
 	return zuf_dispatch(&call);
 }
 
+#define ZUF_FALLOC_SHIFT	(FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)
+
+/* The size rules of collapse and insert (ext4's); inode locked. */
+static int zuf_shift_check(struct inode *inode, int mode, loff_t offset,
+			   loff_t len)
+{
+	loff_t size = i_size_read(inode);
+
+	if ((offset | len) & (i_blocksize(inode) - 1))
+		return -EINVAL;
+	if (mode & FALLOC_FL_COLLAPSE_RANGE)
+		return offset + len >= size ? -EINVAL : 0;
+	if (offset >= size)
+		return -EINVAL;
+	return inode_newsize_ok(inode, size + len);
+}
+
 static long zuf_fallocate(struct file *file, int mode, loff_t offset,
 			  loff_t len)
 {
@@ -1001,19 +1018,26 @@ static long zuf_fallocate(struct file *file, int mode, loff_t offset,
 	struct zuf_call call = {};
 	struct zufs_fallocate fa = {};
 	struct zufs_attr a;
-	bool unmap = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
+	bool shift = mode & ZUF_FALLOC_SHIFT;
+	bool unmap = shift ||
+		     (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE));
+	/* a shift moves every block from offset to EOF */
+	loff_t last = shift ? LLONG_MAX : offset + len - 1;
 	int ret;
 
 	if (zuf_is_shutdown(inode->i_sb))
 		return -EIO;
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
-		     FALLOC_FL_ZERO_RANGE))
+		     FALLOC_FL_ZERO_RANGE | ZUF_FALLOC_SHIFT))
 		return -EOPNOTSUPP;
 	if (!S_ISREG(inode->i_mode))
 		return -ENODEV;
 
 	inode_lock(inode);
-	ret = inode_newsize_ok(inode, offset + len);
+	if (shift)
+		ret = zuf_shift_check(inode, mode, offset, len);
+	else
+		ret = inode_newsize_ok(inode, offset + len);
 	if (ret)
 		goto out;
 	ret = file_modified(file);
@@ -1021,14 +1045,18 @@ static long zuf_fallocate(struct file *file, int mode, loff_t offset,
 		goto out;
 	if (unmap) {
 		filemap_invalidate_lock(inode->i_mapping);
-		ret = zuf_break_layouts(inode, offset, offset + len - 1);
+		ret = zuf_break_layouts(inode, offset, last);
+		/* DAX: stores made through mappings reach pmem before a move */
+		if (!ret && shift)
+			ret = filemap_write_and_wait_range(inode->i_mapping,
+							   offset, LLONG_MAX);
 		if (ret) {
 			filemap_invalidate_unlock(inode->i_mapping);
 			goto out;
 		}
-		truncate_pagecache_range(inode, offset, offset + len - 1);
+		truncate_pagecache_range(inode, offset, last);
 	}
-	zuf_ext_invalidate(inode, offset, len);
+	zuf_ext_invalidate(inode, offset, shift ? 0 : len);
 	zuf_hdr_init(&fa.hdr, ZUFS_OP_FALLOCATE, sbi);
 	fa.ino = inode->i_ino;
 	fa.offset = offset;

@@ -1151,10 +1151,12 @@ int zus_inproc_fallocate(struct zus_inproc *h, int fd, int mode, off_t off,
 			 off_t len)
 {
 	const int supported = ZUS_FALLOC_KEEP_SIZE | ZUS_FALLOC_PUNCH_HOLE |
-			      ZUS_FALLOC_ZERO_RANGE;
+			      ZUS_FALLOC_ZERO_RANGE | ZUS_FALLOC_COLLAPSE_RANGE |
+			      ZUS_FALLOC_INSERT_RANGE;
 	struct ofile of;
 	int ret;
 
+	/* vfs_fallocate's checks, in its order */
 	if (off < 0 || len <= 0)
 		return -EINVAL;
 	if (mode & ~supported)
@@ -1164,6 +1166,12 @@ int zus_inproc_fallocate(struct zus_inproc *h, int fd, int mode, off_t off,
 		return -EOPNOTSUPP;
 	if ((mode & ZUS_FALLOC_PUNCH_HOLE) && !(mode & ZUS_FALLOC_KEEP_SIZE))
 		return -EOPNOTSUPP;
+	/* collapse and insert come alone; the plugin checks the rest */
+	if ((mode & ZUS_FALLOC_COLLAPSE_RANGE) &&
+	    mode != ZUS_FALLOC_COLLAPSE_RANGE)
+		return -EINVAL;
+	if ((mode & ZUS_FALLOC_INSERT_RANGE) && mode != ZUS_FALLOC_INSERT_RANGE)
+		return -EINVAL;
 	ret = fd_get(h, fd, &of);
 	if (ret)
 		return ret;

@@ -334,6 +334,12 @@ struct zufs_get_extents {
  */
 #define ZUFS_GE_PROMOTE		(1u << 1)
 
+/*
+ * mode: FALLOC_FL_* as the application gave it.  For COLLAPSE_RANGE and
+ * INSERT_RANGE the kernel has checked block alignment and the size rules and
+ * dropped every cached extent and mapping from offset to EOF; a server that
+ * cannot shift answers -EOPNOTSUPP.
+ */
 struct zufs_fallocate {
 	struct zufs_hdr hdr;
 	__u64 ino;

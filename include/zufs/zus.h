@@ -110,9 +110,13 @@ struct zus_statfs {
 #define ZUS_RENAME_EXCHANGE	(1u << 1)
 
 /* fallocate modes, same values as <linux/falloc.h> */
-#define ZUS_FALLOC_KEEP_SIZE	0x01
-#define ZUS_FALLOC_PUNCH_HOLE	0x02
-#define ZUS_FALLOC_ZERO_RANGE	0x10
+#define ZUS_FALLOC_KEEP_SIZE		0x01
+#define ZUS_FALLOC_PUNCH_HOLE		0x02
+/* COLLAPSE_RANGE and INSERT_RANGE come alone; the plugin checks the block
+ * alignment and the size rules (ext4's) */
+#define ZUS_FALLOC_COLLAPSE_RANGE	0x08
+#define ZUS_FALLOC_ZERO_RANGE		0x10
+#define ZUS_FALLOC_INSERT_RANGE		0x20
 
 /* setxattr flags, same values as <sys/xattr.h> */
 #define ZUS_XATTR_CREATE	0x1

@@ -548,3 +548,326 @@ int pmfs2_bmap_count(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
 				     (unsigned long long)pi->map, err);
 	return 0;
 }
+
+/*
+ * Collapse and insert range: a new map is built beside the old one, in
+ * blocks no inode references, and the caller switches the inode to it in
+ * one transaction.  Whole subtrees below the range are shared (they stay
+ * where they are); everything the new map does not take over is freed after
+ * the switch commits.  Before it, the new blocks are unreachable (a crash
+ * frees them: free space is rebuilt at mount); after it, the old ones.
+ */
+struct shift_ctx {
+	struct pmfs2_sbi *sbi;
+	const struct pmfs2_inode *pi;
+	struct pmfs2_shift *sh;
+	uint64_t a, n;		/* the range, in blocks */
+	bool insert;
+	bool dry;		/* count the index blocks only */
+	unsigned int oh, nh;	/* old and new heights */
+	uint64_t oroot;
+	uint64_t nend;		/* new lblks from here on are holes */
+	uint64_t cleaf;		/* old leaf looked up last (lblk >> 9) */
+	const uint64_t *ctbl;	/* its pointers; NULL: none */
+};
+
+/* The old map's pointer for lblk l (a leaf cache: lookups run in order). */
+static int old_ptr(struct shift_ctx *c, uint64_t l, uint64_t *v)
+{
+	int err;
+
+	*v = 0;
+	if (!c->oh) {
+		if (!l)
+			*v = c->oroot;
+		return 0;
+	}
+	if (l >= pmfs2_map_span(c->oh))
+		return 0;
+	if (l >> PMFS2_PTR_SHIFT != c->cleaf) {
+		uint64_t b = c->oroot;
+
+		c->ctbl = NULL;
+		c->cleaf = l >> PMFS2_PTR_SHIFT;
+		for (unsigned int level = c->oh; level > 1; level--) {
+			unsigned int idx = (l >> (PMFS2_PTR_SHIFT * (level - 1))) &
+					   (PMFS2_PTRS_PER_BLOCK - 1);
+
+			b = ((const uint64_t *)pmfs2_blk(c->sbi, b))[idx];
+			if (!b)
+				return 0;
+			err = index_ok(c->sbi, b);
+			if (err) {
+				c->cleaf = UINT64_MAX;
+				return err;
+			}
+		}
+		c->ctbl = pmfs2_blk(c->sbi, b);
+	}
+	if (c->ctbl)
+		*v = c->ctbl[l & (PMFS2_PTRS_PER_BLOCK - 1)];
+	return *v ? data_ok(c->sbi, *v) : 0;
+}
+
+/* The old index block at (level, base), 1 <= level <= oh; 0: none. */
+static int old_node(struct shift_ctx *c, unsigned int level, uint64_t base,
+		    uint64_t *v)
+{
+	uint64_t b = c->oroot;
+	int err;
+
+	*v = 0;
+	if (base >= pmfs2_map_span(c->oh))
+		return 0;
+	for (unsigned int l = c->oh; l > level; l--) {
+		unsigned int idx = (base >> (PMFS2_PTR_SHIFT * (l - 1))) &
+				   (PMFS2_PTRS_PER_BLOCK - 1);
+
+		b = ((const uint64_t *)pmfs2_blk(c->sbi, b))[idx];
+		if (!b)
+			return 0;
+		err = index_ok(c->sbi, b);
+		if (err)
+			return err;
+	}
+	*v = b;
+	return 0;
+}
+
+/* Where new lblk l comes from; false: an inserted hole. */
+static bool shift_src(const struct shift_ctx *c, uint64_t l, uint64_t *s)
+{
+	if (l < c->a)
+		*s = l;
+	else if (!c->insert)
+		*s = l + c->n;
+	else if (l < c->a + c->n)
+		return false;
+	else
+		*s = l - c->n;
+	return true;
+}
+
+/* Does any old block land in new lblks [x, y)? */
+static int src_has_data(struct shift_ctx *c, uint64_t x, uint64_t y,
+			bool *any)
+{
+	uint64_t lo[2], hi[2], o;
+	unsigned int k = 0;
+	int err;
+
+	*any = false;
+	if (x < c->a) {
+		lo[k] = x;
+		hi[k++] = y < c->a ? y : c->a;
+	}
+	if (y > c->a) {
+		uint64_t s = x > c->a ? x : c->a;
+
+		if (!c->insert) {
+			lo[k] = s + c->n;
+			hi[k++] = y + c->n;
+		} else if (y > c->a + c->n) {
+			lo[k] = (s > c->a + c->n ? s : c->a + c->n) - c->n;
+			hi[k++] = y - c->n;
+		}
+	}
+	for (unsigned int i = 0; i < k; i++) {
+		err = pmfs2_bmap_next(c->sbi, c->pi, lo[i], hi[i], true, &o);
+		if (err)
+			return err;
+		if (o < hi[i]) {
+			*any = true;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* An old subtree wholly below the range, taken over as it is. */
+static bool shareable(const struct shift_ctx *c, unsigned int level,
+		      uint64_t base)
+{
+	return level >= 1 && level <= c->oh && level < c->nh &&
+	       base + pmfs2_map_span(level) <= c->a;
+}
+
+/* Build the new index block at (level >= 1, base); *out 0: all holes. */
+static int shift_build(struct shift_ctx *c, unsigned int level, uint64_t base,
+		       uint64_t *out)
+{
+	uint64_t tbl[PMFS2_PTRS_PER_BLOCK], cs = pmfs2_map_span(level - 1), b;
+	bool any = false;
+	int err = 0;
+
+	*out = 0;
+	memset(tbl, 0, sizeof(tbl));
+	for (unsigned int i = 0; i < PMFS2_PTRS_PER_BLOCK; i++) {
+		uint64_t cb = base + i * cs, s;
+		bool d;
+
+		if (cb >= c->nend)
+			break;
+		if (level == 1) {
+			if (shift_src(c, cb, &s))
+				err = old_ptr(c, s, &tbl[i]);
+		} else if (shareable(c, level - 1, cb)) {
+			err = old_node(c, level - 1, cb, &tbl[i]);
+		} else if (cb < c->a) {
+			/* across the start of the range: shared parts inside */
+			err = shift_build(c, level - 1, cb, &tbl[i]);
+		} else {
+			err = src_has_data(c, cb, cb + cs, &d);
+			if (!err && d)
+				err = shift_build(c, level - 1, cb, &tbl[i]);
+		}
+		if (err)
+			return err;
+		any |= tbl[i] != 0;
+	}
+	if (!any)
+		return 0;
+	c->sh->built++;
+	if (c->dry) {
+		*out = 1;	/* any non-zero value: counted, not made */
+		return 0;
+	}
+	err = pmfs2_vec_push(&c->sh->fresh, 0);
+	if (err)
+		return err;
+	c->sh->fresh.n--;
+	err = pmfs2_alloc_block_notx(c->sbi, &b);
+	if (err)
+		return err;
+	c->sh->fresh.v[c->sh->fresh.n++] = b;
+	zus_pmem_memcpy_nt(c->sbi->pm, pmfs2_blk(c->sbi, b), tbl, sizeof(tbl));
+	*out = b;
+	return 0;
+}
+
+static int shift_drop(struct shift_ctx *c, uint64_t v)
+{
+	c->sh->dblocks--;
+	return pmfs2_vec_push(&c->sh->frees, v);
+}
+
+/* Collect what the new map does not take over from old node (level, base). */
+static int shift_free(struct shift_ctx *c, uint64_t blk, unsigned int level,
+		      uint64_t base)
+{
+	const uint64_t *tbl = pmfs2_blk(c->sbi, blk);
+	uint64_t cs = pmfs2_map_span(level - 1);
+	int err;
+
+	if (shareable(c, level, base))
+		return 0;
+	err = shift_drop(c, blk);
+	for (unsigned int i = 0; !err && i < PMFS2_PTRS_PER_BLOCK; i++) {
+		uint64_t v = tbl[i], cb = base + i * cs;
+
+		if (!v)
+			continue;
+		if (level > 1) {
+			err = index_ok(c->sbi, v);
+			if (!err)
+				err = shift_free(c, v, level - 1, cb);
+		} else if (!c->insert && cb >= c->a && cb < c->a + c->n) {
+			err = data_ok(c->sbi, v);
+			if (!err)
+				err = shift_drop(c, v);	/* collapsed */
+		}
+	}
+	return err;
+}
+
+/* The last mapped lblk of the subtree blk (level >= 1) at base: 1 found. */
+static int last_rec(struct pmfs2_sbi *sbi, uint64_t blk, unsigned int level,
+		    uint64_t base, uint64_t *out)
+{
+	const uint64_t *tbl = pmfs2_blk(sbi, blk);
+	uint64_t cs = pmfs2_map_span(level - 1);
+	int r;
+
+	for (unsigned int i = PMFS2_PTRS_PER_BLOCK; i-- > 0;) {
+		uint64_t v = tbl[i];
+
+		if (!v)
+			continue;
+		if (level == 1) {
+			*out = base + i;
+			return 1;
+		}
+		r = index_ok(sbi, v);
+		if (!r)
+			r = last_rec(sbi, v, level - 1, base + i * cs, out);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int pmfs2_bmap_shift(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
+		     uint64_t a, uint64_t n, bool insert, bool dry,
+		     struct pmfs2_shift *sh)
+{
+	struct shift_ctx c = { .sbi = sbi, .pi = pi, .sh = sh, .a = a, .n = n,
+			       .insert = insert, .dry = dry,
+			       .cleaf = UINT64_MAX };
+	uint64_t map = pi->map, last = 0, root = 0;
+	unsigned int h;
+	int err;
+
+	sh->map = map;
+	sh->dblocks = 0;
+	sh->built = 0;
+	if (!map || !n)
+		return 0;
+	err = root_ok(sbi, map);
+	if (err)
+		return err;
+	c.oh = pmfs2_map_height(map);
+	c.oroot = pmfs2_map_block(map);
+	if (c.oh) {
+		err = last_rec(sbi, c.oroot, c.oh, 0, &last);
+		if (err < 0)
+			return err;
+		if (!err)
+			return 0;	/* an empty tree: nothing moves */
+	}
+	if (last < a)
+		return 0;	/* nothing at or past the range */
+	if (insert) {
+		if (last + n >= PMFS2_MAX_LBLKS)
+			return -EFBIG;
+		c.nend = last + n + 1;
+	} else {
+		c.nend = last >= a + n ? last - n + 1 : a;
+	}
+	if (c.nend) {
+		for (h = 1; pmfs2_map_span(h) < c.nend; h++)
+			;
+		c.nh = h > c.oh ? h : c.oh;
+		err = shift_build(&c, c.nh, 0, &root);
+		if (err)
+			return err;
+	}
+	sh->map = root ? root << PMFS2_MAP_HEIGHT_BITS | c.nh : 0;
+	sh->dblocks = (int64_t)sh->built;
+	if (dry)
+		return 0;
+	/* the new map is durable before the transaction that publishes it */
+	zus_pmem_fence(sbi->pm);
+	if (!c.oh)
+		return insert ? 0 : shift_drop(&c, c.oroot);	/* a == 0 */
+	return shift_free(&c, c.oroot, c.oh, 0);
+}
+
+void pmfs2_bmap_shift_done(struct pmfs2_sbi *sbi, struct pmfs2_shift *sh,
+			   bool committed)
+{
+	if (!committed)
+		for (size_t i = 0; i < sh->fresh.n; i++)
+			pmfs2_free_block(sbi, sh->fresh.v[i]);
+	pmfs2_vec_free(&sh->fresh);
+	pmfs2_vec_free(&sh->frees);
+}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * file.c - regular file data: read, write, get_extents, fallocate, lseek,
- * truncate.
+ * file.c - regular file data: read, write, get_extents, fallocate (with
+ * collapse and insert range), lseek, truncate.
  *
  * Invariant: bytes past i_size inside mapped blocks are zero.  New blocks
  * are zero-filled around the data written into them; an extending write
@@ -554,24 +554,88 @@ static int punch_range(struct pmfs2_sbi *sbi, struct pmfs2_inode *pi,
 	return err;
 }
 
+/*
+ * Collapse range (ext4's rules): [off, off + len) goes, everything after it
+ * moves down by len; insert range: everything from off moves up by len,
+ * leaving a hole.  Whole blocks only, so data is never copied: block
+ * pointers move (tier pointers too), in a new map built copy-on-write
+ * (pmfs2_bmap_shift), and one transaction switches the inode to it with
+ * the new size and times.  A power cut leaves the file before or after,
+ * whatever its size: until the commit the new index blocks are referenced
+ * by nothing (mount rebuilds free space from the maps), after it the old
+ * ones are not.  The journal holds one inode record.
+ */
+static int shift_range(struct pmfs2_sbi *sbi, struct pmfs2_inode *pi,
+		       uint64_t off, uint64_t len, bool insert)
+{
+	uint64_t a = off >> PMFS2_BLOCK_SHIFT, n = len >> PMFS2_BLOCK_SHIFT;
+	struct pmfs2_shift sh = { 0 };
+	bool committed = false;
+	struct pmfs2_tx *tx;
+	int err;
+
+	if (insert) {
+		if (len > PMFS2_MAX_FILE_SIZE - pi->size)
+			return -EFBIG;
+		if (off >= pi->size)
+			return -EINVAL;
+	} else if (off + len >= pi->size) {
+		return -EINVAL;	/* that would be a truncate */
+	}
+	err = pmfs2_bmap_shift(sbi, pi, a, n, insert, true, &sh);
+	/* room for the new index blocks: other files' cold data may move
+	 * (not ours: its lock is held, so the migrator skips it) */
+	if (!err && sh.built && sbi->tier)
+		(void)pmfs2_tier_make_room(sbi, 0, sh.built);
+	if (!err)
+		err = pmfs2_bmap_shift(sbi, pi, a, n, insert, false, &sh);
+	if (err)
+		goto out;
+	tx = pmfs2_tx_begin(sbi);
+	err = pmfs2_tx_log(tx, pi, sizeof(*pi));
+	for (size_t i = 0; !err && i < sh.frees.n; i++)
+		err = pmfs2_tx_defer_free(tx, sh.frees.v[i]);
+	if (!err) {
+		pi->map = sh.map;
+		pi->blocks = (uint64_t)((int64_t)pi->blocks + sh.dblocks);
+		pi->size = insert ? pi->size + len : pi->size - len;
+		pi->mtime = pi->ctime = pmfs2_now();
+	}
+	err = pmfs2_tx_end(tx, err);
+	committed = !err;
+out:
+	pmfs2_bmap_shift_done(sbi, &sh, committed);
+	return err;
+}
+
 int pmfs2_fallocate(struct zus_sb *zsb, uint64_t ino, int mode, uint64_t off,
 		    uint64_t len)
 {
 	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
 	bool keep = mode & ZUS_FALLOC_KEEP_SIZE;
+	int shift = mode & (ZUS_FALLOC_COLLAPSE_RANGE |
+			    ZUS_FALLOC_INSERT_RANGE);
 	struct pmfs2_inode *pi;
 	int err;
 
+	/* in the order of vfs_fallocate's checks, then ext4's */
+	if (!len)
+		return -EINVAL;
 	if (mode & ~(ZUS_FALLOC_KEEP_SIZE | ZUS_FALLOC_PUNCH_HOLE |
-		     ZUS_FALLOC_ZERO_RANGE))
+		     ZUS_FALLOC_ZERO_RANGE | ZUS_FALLOC_COLLAPSE_RANGE |
+		     ZUS_FALLOC_INSERT_RANGE))
 		return -EOPNOTSUPP;
 	if ((mode & ZUS_FALLOC_PUNCH_HOLE) &&
 	    (!keep || (mode & ZUS_FALLOC_ZERO_RANGE)))
 		return -EOPNOTSUPP;
-	if (!len)
+	/* collapse and insert come alone */
+	if (shift && mode != ZUS_FALLOC_COLLAPSE_RANGE &&
+	    mode != ZUS_FALLOC_INSERT_RANGE)
 		return -EINVAL;
 	if (off >= PMFS2_MAX_FILE_SIZE || len > PMFS2_MAX_FILE_SIZE - off)
 		return -EFBIG;
+	if (shift && ((off | len) & BMASK))
+		return -EINVAL;
 	if (pmfs2_ro(sbi))
 		return -EROFS;
 	pmfs2_ilock(sbi, ino, true);
@@ -580,7 +644,10 @@ int pmfs2_fallocate(struct zus_sb *zsb, uint64_t ino, int mode, uint64_t off,
 		err = reg_check(pi, -ENODEV);
 	if (err)
 		goto out;
-	if (mode & ZUS_FALLOC_PUNCH_HOLE) {
+	if (shift) {
+		err = shift_range(sbi, pi, off, len,
+				  mode == ZUS_FALLOC_INSERT_RANGE);
+	} else if (mode & ZUS_FALLOC_PUNCH_HOLE) {
 		err = punch_range(sbi, pi, off, len);
 	} else {
 		if (mode & ZUS_FALLOC_ZERO_RANGE) {

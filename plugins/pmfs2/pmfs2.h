@@ -237,6 +237,28 @@ int pmfs2_zero_mapped(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
 /* Count blocks the map owns (data + index). */
 int pmfs2_bmap_count(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
 		     uint64_t *n);
+/*
+ * pi's map with logical blocks [a, a + n) taken out and those after moved
+ * down (collapse), or with everything from a moved up by n (insert), built
+ * copy-on-write in blocks allocated outside any transaction: the caller
+ * switches the inode to sh->map in one transaction, frees sh->frees after
+ * it commits, and calls pmfs2_bmap_shift_done either way.  dry: count the
+ * index blocks needed (sh->built) and allocate nothing.  -EFBIG: a block
+ * would move past the largest file.
+ */
+struct pmfs2_shift {
+	uint64_t map;		/* the new root */
+	int64_t dblocks;	/* change of the inode's block count */
+	uint64_t built;		/* index blocks of the new map */
+	struct pmfs2_vec fresh;	/* those blocks */
+	struct pmfs2_vec frees;	/* old blocks the new map does not use */
+};
+int pmfs2_bmap_shift(struct pmfs2_sbi *sbi, const struct pmfs2_inode *pi,
+		     uint64_t a, uint64_t n, bool insert, bool dry,
+		     struct pmfs2_shift *sh);
+/* Free the new blocks unless committed, and the vectors. */
+void pmfs2_bmap_shift_done(struct pmfs2_sbi *sbi, struct pmfs2_shift *sh,
+			   bool committed);
 
 /* ---- inode.c ---- */
 void pmfs2_ilock(struct pmfs2_sbi *sbi, uint64_t ino, bool wr);

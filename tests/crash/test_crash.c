@@ -8,9 +8,11 @@
  * stores, torn at 8-byte granularity.  Each crash image is mounted (recovery
  * runs) and must hold exactly the state after the last operation that
  * returned, or the state after the one in flight (for data writes, punches
- * and zeroing: each byte old or new, the size old or new).  The recovered
- * filesystem must take new work, and pmfs2_check must find it clean, with no
- * inode in use that is not reachable (orphans are reclaimed).
+ * and zeroing: each byte old or new, the size old or new; collapse and insert
+ * range are atomic: the whole file before or after, and having few fences
+ * they are cut at every other one).  The recovered filesystem must take new
+ * work, and pmfs2_check must find it clean, with no inode in use that is not
+ * reachable (orphans are reclaimed).
  *
  *   ZUFS_CRASH_SEED=N   seed (default: time-based, printed)
  *   ZUFS_CRASH_CUTS=N   cut points to verify (default 1000)
@@ -110,8 +112,22 @@ static void report(void *ctx, const char *msg)
 	(void)ctx;
 }
 
+static bool is_shift(const struct fsm_op *op)
+{
+	return op->type == FSM_FALLOCATE &&
+	       (op->flags & (ZUS_FALLOC_COLLAPSE_RANGE |
+			     ZUS_FALLOC_INSERT_RANGE));
+}
+
+/*
+ * Ops whose file data may be recovered as a byte-wise mix of the two
+ * states.  Not collapse and insert range: they are atomic, and such a mix
+ * would hide a half-moved block map.
+ */
 static bool is_data_op(const struct fsm_op *op)
 {
+	if (is_shift(op))
+		return false;
 	return op->type == FSM_PWRITE ||
 	       (op->type == FSM_FALLOCATE &&
 		(op->flags & (ZUS_FALLOC_PUNCH_HOLE | ZUS_FALLOC_ZERO_RANGE)));
@@ -255,7 +271,7 @@ int main(void)
 		.inodes = 512, .journal_blocks = 64, .dev_hint = "sim",
 	};
 	struct zus_loaded_plugin lp;
-	uint64_t cuts = 0, ops = 0, rounds = 0, fences = 0;
+	uint64_t cuts = 0, ops = 0, rounds = 0, fences = 0, shift_cuts = 0;
 	uint64_t keep_hist[2] = { 0, 0 };
 	struct timespec t0, t1;
 	char err[512];
@@ -306,6 +322,7 @@ int main(void)
 		     i++) {
 			struct fsm_op op;
 			char desc[1400];
+			bool shift;
 			struct fail_info fi = {
 				.seed = seed, .round = rounds, .opno = i + 1,
 				.desc = desc,
@@ -314,6 +331,12 @@ int main(void)
 			fsm_gen(&f, &op);
 			fsm_describe(&op, desc, sizeof(desc));
 			c.q.n = 0;
+			shift = is_shift(&op);
+			if (shift) {
+				/* few fences each: cut them densely */
+				c.gap = 2;
+				arm(&c, pmem_sim_fences(c.ps));
+			}
 			if (fsm_step(&f, &op)) {
 				fprintf(stderr, "FAIL seed %" PRIu64 " round %" PRIu64
 					": workload diverged from the model: %s\n",
@@ -329,6 +352,11 @@ int main(void)
 				keep_hist[c.q.keep[k] == 0]++;
 				free(c.q.img[k]);
 				cuts++;
+				shift_cuts += shift;
+			}
+			if (shift) {
+				c.gap = 24;
+				arm(&c, pmem_sim_fences(c.ps));
 			}
 			fsm_apply_model(prev, &op);
 			ops++;
@@ -359,9 +387,10 @@ int main(void)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("crash test: %" PRIu64 " cut points verified (%" PRIu64
-	       " with only fenced stores, %" PRIu64 " with some unfenced), %" PRIu64
+	       " with only fenced stores, %" PRIu64 " with some unfenced, %" PRIu64
+	       " in collapse/insert range), %" PRIu64
 	       " ops in %" PRIu64 " workloads, %" PRIu64 " fences, %.1f s: %s\n",
-	       cuts, keep_hist[1], keep_hist[0], ops, rounds, fences,
+	       cuts, keep_hist[1], keep_hist[0], shift_cuts, ops, rounds, fences,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       failed ? "FAILED" : "ok");
 	zus_plugin_unload(&lp);

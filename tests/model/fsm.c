@@ -340,7 +340,7 @@ void fsm_gen(struct fsm *f, struct fsm_op *op)
 	static const unsigned char weights[FSM_NTYPES] = {
 		[FSM_OPEN] = 8, [FSM_CLOSE] = 6, [FSM_PREAD] = 8,
 		[FSM_PWRITE] = 16, [FSM_FSTAT] = 3, [FSM_FTRUNCATE] = 3,
-		[FSM_FALLOCATE] = 4, [FSM_LINKFD] = 1, [FSM_MKDIR] = 6,
+		[FSM_FALLOCATE] = 6, [FSM_LINKFD] = 1, [FSM_MKDIR] = 6,
 		[FSM_RMDIR] = 4, [FSM_UNLINK] = 6, [FSM_RENAME] = 7,
 		[FSM_LINK] = 3, [FSM_SYMLINK] = 4, [FSM_READLINK] = 2,
 		[FSM_STAT] = 3, [FSM_LSTAT] = 3, [FSM_CHMOD] = 2,
@@ -465,12 +465,40 @@ close:
 			ZUS_FALLOC_ZERO_RANGE,
 			ZUS_FALLOC_ZERO_RANGE | ZUS_FALLOC_KEEP_SIZE,
 			ZUS_FALLOC_PUNCH_HOLE,
+			ZUS_FALLOC_COLLAPSE_RANGE, ZUS_FALLOC_COLLAPSE_RANGE,
+			ZUS_FALLOC_INSERT_RANGE, ZUS_FALLOC_INSERT_RANGE,
 		};
 		uint64_t size = file_size(f, op->hd);
 
 		op->flags = modes[rnd(f, sizeof(modes) / sizeof(modes[0]))];
 		op->off = (int64_t)rnd(f, size + 65536);
 		op->len = 1 + (int64_t)rnd(f, 131072);
+		if (op->flags & (ZUS_FALLOC_COLLAPSE_RANGE |
+				 ZUS_FALLOC_INSERT_RANGE)) {
+			/* blocks wholly before the last byte */
+			uint64_t nb = size ? (size - 1) / 4096 : 0;
+
+			/* mostly aligned and inside the file: most succeed */
+			if (chance(f, 85) && (op->flags & ZUS_FALLOC_INSERT_RANGE)) {
+				op->off = (int64_t)rnd(f, (size + 4095) / 4096) * 4096;
+				op->len = (1 + (int64_t)rnd(f, 24)) * 4096;
+			} else if (chance(f, 85) && nb) {
+				uint64_t b = rnd(f, nb);
+
+				op->off = (int64_t)(b * 4096);
+				op->len = (1 + (int64_t)rnd(f, nb - b < 24 ?
+							    nb - b : 24)) * 4096;
+			}
+			/* inserts grow the file: not past the limits */
+			if ((op->flags & ZUS_FALLOC_INSERT_RANGE) &&
+			    (shrink || size + (uint64_t)op->len > f->lim.max_file))
+				op->flags = ZUS_FALLOC_COLLAPSE_RANGE;
+			if (chance(f, 3))
+				op->flags |= ZUS_FALLOC_KEEP_SIZE;	/* EINVAL */
+			if (chance(f, 2))
+				op->len = 0;
+			return;
+		}
 		if (chance(f, 30)) {
 			op->off &= ~4095ll;
 			op->len = (op->len + 4095) & ~4095ll;
@@ -919,6 +947,11 @@ int fsm_step(struct fsm *f, const struct fsm_op *op)
 	mr = apply_model(f->m, op, rbuf2, &ms);
 	if (hr < 0)
 		f->errs_by_type[op->type]++;
+	if (op->type == FSM_FALLOCATE &&
+	    (op->flags & (ZUS_FALLOC_COLLAPSE_RANGE | ZUS_FALLOC_INSERT_RANGE))) {
+		f->shifts++;
+		f->shift_errs += hr < 0;
+	}
 	why[0] = '\0';
 
 	if (op->type == FSM_OPEN) {

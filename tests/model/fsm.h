@@ -59,6 +59,7 @@ struct fsm {
 	uint64_t nops;
 	uint64_t by_type[FSM_NTYPES];
 	uint64_t errs_by_type[FSM_NTYPES];
+	uint64_t shifts, shift_errs;	/* collapse/insert range among them */
 	bool check_times;
 	char msg[2048];			/* the last mismatch */
 };

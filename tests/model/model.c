@@ -595,6 +595,31 @@ int model_ftruncate(struct model *m, int hd, off_t len)
 	return 0;
 }
 
+/* Collapse and insert range, ext4's rules (4 KiB blocks); the sizes the
+ * workloads reach never come near the largest file (EFBIG not modelled). */
+static int shift_range(struct model *m, struct mnode *n, int mode,
+		       uint64_t off, uint64_t len)
+{
+	uint64_t old = n->size;
+
+	if ((off | len) & 4095)
+		return -EINVAL;
+	if (mode == ZUS_FALLOC_COLLAPSE_RANGE) {
+		if (off + len >= old)
+			return -EINVAL;
+		memmove(n->data + off, n->data + off + len, old - off - len);
+		set_size(m, n, old - len);
+	} else {
+		if (off >= old)
+			return -EINVAL;
+		set_size(m, n, old + len);
+		memmove(n->data + off + len, n->data + off, old - off);
+		memset(n->data + off, 0, len);
+	}
+	changed(n);
+	return 0;
+}
+
 int model_fallocate(struct model *m, int hd, int mode, off_t off, off_t len)
 {
 	struct mhandle *h;
@@ -604,12 +629,18 @@ int model_fallocate(struct model *m, int hd, int mode, off_t off, off_t len)
 	if (off < 0 || len <= 0)
 		return -EINVAL;
 	if (mode & ~(ZUS_FALLOC_KEEP_SIZE | ZUS_FALLOC_PUNCH_HOLE |
-		     ZUS_FALLOC_ZERO_RANGE))
+		     ZUS_FALLOC_ZERO_RANGE | ZUS_FALLOC_COLLAPSE_RANGE |
+		     ZUS_FALLOC_INSERT_RANGE))
 		return -EOPNOTSUPP;
 	if ((mode & ZUS_FALLOC_PUNCH_HOLE) && (mode & ZUS_FALLOC_ZERO_RANGE))
 		return -EOPNOTSUPP;
 	if ((mode & ZUS_FALLOC_PUNCH_HOLE) && !(mode & ZUS_FALLOC_KEEP_SIZE))
 		return -EOPNOTSUPP;
+	if ((mode & ZUS_FALLOC_COLLAPSE_RANGE) &&
+	    mode != ZUS_FALLOC_COLLAPSE_RANGE)
+		return -EINVAL;
+	if ((mode & ZUS_FALLOC_INSERT_RANGE) && mode != ZUS_FALLOC_INSERT_RANGE)
+		return -EINVAL;
 	h = handle(m, hd);
 	if (!h)
 		return -EBADF;
@@ -618,6 +649,8 @@ int model_fallocate(struct model *m, int hd, int mode, off_t off, off_t len)
 		return -EBADF;
 	if (S_ISDIR(n->mode))
 		return -EISDIR;
+	if (mode & (ZUS_FALLOC_COLLAPSE_RANGE | ZUS_FALLOC_INSERT_RANGE))
+		return shift_range(m, n, mode, (uint64_t)off, (uint64_t)len);
 	end = (uint64_t)off + (uint64_t)len;
 	if (mode & (ZUS_FALLOC_PUNCH_HOLE | ZUS_FALLOC_ZERO_RANGE)) {
 		uint64_t zend = end < n->size ? end : n->size;

@@ -186,6 +186,8 @@ START_TEST(test_model_random)
 	for (int t = 0; t < FSM_NTYPES; t++)
 		printf("  %-12s %6" PRIu64 " (%" PRIu64 " errors)\n",
 		       fsm_type_name(t), f.by_type[t], f.errs_by_type[t]);
+	printf("  (fallocate: %" PRIu64 " collapse/insert range, %" PRIu64
+	       " errors)\n", f.shifts, f.shift_errs);
 	ck_assert_uint_ge(f.nops, nops);
 	fsm_fini(&f);
 	model_free(m);

@@ -595,6 +595,120 @@ static void test_fallocate(void)
 	close(fd);
 }
 
+/*
+ * Collapse and insert range (ext4's rules: whole 4 KiB blocks, not to or
+ * past EOF, alone).  Filesystems without them (tmpfs, FUSE: the kernel
+ * refuses) answer EOPNOTSUPP: the group is skipped.
+ */
+static void test_collapse(void)
+{
+	enum { B = 4096, NB = 16 };
+	static unsigned char w[NB * B], r[(NB + 4) * B], e[(NB + 4) * B];
+	struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+	struct stat st, st0;
+	long ret;
+	int fd, rfd;
+
+	group_begin("collapse");
+	pattern(w, sizeof(w), 0, 23);
+	fd = open("c", O_CREAT | O_RDWR, 0644);
+	pwrite_all(fd, w, sizeof(w), 0);
+	futimens(fd, old);
+	fstat(fd, &st0);
+	usleep(20000);	/* coarse clocks: let ctime move */
+	ret = fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, B, B);
+	if (ret && errno == EOPNOTSUPP) {
+		skip("collapse and insert range",
+		     "fallocate(COLLAPSE_RANGE) returns EOPNOTSUPP here");
+		close(fd);
+		return;
+	}
+	t_ok("COLLAPSE_RANGE of block 1", ret);
+	fstat(fd, &st);
+	t_eq("collapse shrinks the size", st.st_size, (NB - 1) * B);
+	t_true("collapse moves mtime", st.st_mtim.tv_sec > 1000,
+	       "mtime %lld", (long long)st.st_mtim.tv_sec);
+	t_true("collapse moves ctime",
+	       st.st_ctim.tv_sec > st0.st_ctim.tv_sec ||
+	       (st.st_ctim.tv_sec == st0.st_ctim.tv_sec &&
+		st.st_ctim.tv_nsec > st0.st_ctim.tv_nsec), "ctime unchanged");
+	memcpy(e, w, B);
+	memcpy(e + B, w + 2 * B, (NB - 2) * B);
+	memset(r, 0xff, sizeof(r));
+	t_eq("read after collapse", pread_all(fd, r, sizeof(r), 0), (NB - 1) * B);
+	t_mem("data after collapse moved down", r, e, (NB - 1) * B);
+	/* the first block, and the last whole one before a partial block */
+	t_ok("COLLAPSE_RANGE of block 0", fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, B));
+	memmove(e, e + B, (NB - 2) * B);
+	ftruncate(fd, (NB - 2) * B - 100);
+	t_ok("COLLAPSE_RANGE up to EOF - 1",
+	     fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, (NB - 4) * B, B));
+	memmove(e + (NB - 4) * B, e + (NB - 3) * B, B - 100);
+	t_eq("size after collapse up to EOF - 1", file_size("c"), (NB - 3) * B - 100);
+	pread_all(fd, r, sizeof(r), 0);
+	t_mem("data after collapses", r, e, (NB - 3) * B - 100);
+
+	t_err("collapse reaching EOF", fallocate(fd, FALLOC_FL_COLLAPSE_RANGE,
+						 (NB - 4) * B, B), EINVAL);
+	t_err("collapse past EOF", fallocate(fd, FALLOC_FL_COLLAPSE_RANGE,
+					     NB * B, B), EINVAL);
+	t_err("collapse at an unaligned offset",
+	      fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 100, B), EINVAL);
+	t_err("collapse of an unaligned length",
+	      fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, B + 1), EINVAL);
+	/* not alone: EINVAL up to Linux 6.10, EOPNOTSUPP since */
+	t_err2("collapse with KEEP_SIZE",
+	       fallocate(fd, FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_KEEP_SIZE, 0, B),
+	       EINVAL, EOPNOTSUPP);
+	t_err2("collapse and insert together",
+	       fallocate(fd, FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE, 0, B),
+	       EINVAL, EOPNOTSUPP);
+	t_eq("refused shifts keep the size", file_size("c"), (NB - 3) * B - 100);
+
+	/* insert: a hole of two blocks at block 2 */
+	t_ok("INSERT_RANGE of 2 blocks at block 2",
+	     fallocate(fd, FALLOC_FL_INSERT_RANGE, 2 * B, 2 * B));
+	memmove(e + 4 * B, e + 2 * B, (NB - 5) * B - 100);
+	memset(e + 2 * B, 0, 2 * B);
+	t_eq("insert grows the size", file_size("c"), (NB - 1) * B - 100);
+	memset(r, 0xff, sizeof(r));
+	t_eq("read after insert", pread_all(fd, r, sizeof(r), 0), (NB - 1) * B - 100);
+	t_mem("data after insert", r, e, (NB - 1) * B - 100);
+	t_eq("SEEK_HOLE finds the inserted hole", lseek(fd, 0, SEEK_HOLE), 2 * B);
+	t_eq("SEEK_DATA skips it", lseek(fd, 2 * B, SEEK_DATA), 4 * B);
+	t_ok("INSERT_RANGE at the last (partial) block",
+	     fallocate(fd, FALLOC_FL_INSERT_RANGE, (NB - 2) * B, B));
+	memmove(e + (NB - 1) * B, e + (NB - 2) * B, B - 100);
+	memset(e + (NB - 2) * B, 0, B);
+	pread_all(fd, r, sizeof(r), 0);
+	t_mem("data after insert at the last block", r, e, NB * B - 100);
+	t_err("insert at EOF", fallocate(fd, FALLOC_FL_INSERT_RANGE, NB * B, B),
+	      EINVAL);
+	ftruncate(fd, NB * B);
+	t_err("insert at an aligned EOF",
+	      fallocate(fd, FALLOC_FL_INSERT_RANGE, NB * B, B), EINVAL);
+	t_err("insert at an unaligned offset",
+	      fallocate(fd, FALLOC_FL_INSERT_RANGE, B + 1, B), EINVAL);
+	t_err2("insert with KEEP_SIZE",
+	       fallocate(fd, FALLOC_FL_INSERT_RANGE | FALLOC_FL_KEEP_SIZE, 0, B),
+	       EINVAL, EOPNOTSUPP);
+
+	/* a punched hole moves with the rest */
+	t_ok("punch block 6", fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+					FALLOC_FL_KEEP_SIZE, 6 * B, B));
+	t_ok("collapse blocks 0..1", fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, 2 * B));
+	t_eq("the inserted hole moved down", lseek(fd, 0, SEEK_HOLE), 0);
+	t_eq("data after it", lseek(fd, 0, SEEK_DATA), 2 * B);
+	t_eq("the punched hole moved down", lseek(fd, 2 * B, SEEK_HOLE), 4 * B);
+	t_eq("size after the last collapse", file_size("c"), (NB - 2) * B);
+	close(fd);
+
+	rfd = open("c", O_RDONLY);
+	t_err("collapse on a read-only fd",
+	      fallocate(rfd, FALLOC_FL_COLLAPSE_RANGE, 0, B), EBADF);
+	close(rfd);
+}
+
 static void test_dirs(void)
 {
 	struct stat st;
@@ -1707,6 +1821,7 @@ static const struct {
 } groups[] = {
 	{ "open", test_open }, { "rw", test_rw }, { "sparse", test_sparse },
 	{ "truncate", test_truncate }, { "fallocate", test_fallocate },
+	{ "collapse", test_collapse },
 	{ "dirs", test_dirs }, { "unlink", test_unlink }, { "link", test_link },
 	{ "symlink", test_symlink }, { "rename", test_rename },
 	{ "mknod", test_mknod }, { "attrs", test_attrs }, { "stat", test_stat },

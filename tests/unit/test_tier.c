@@ -5,8 +5,9 @@
  * pmem far past its size (no ENOSPC, everything reads back, across remounts,
  * fsck clean), the background migrator keeping the watermarks, promotion of
  * data that turns hot, writes to tiered data, get_extents, punch/truncate
- * of tiered blocks, statfs/status, a missing, foreign or damaged tier
- * refused, and fsck catching bad tier pointers.
+ * of tiered blocks, collapse and insert range moving tier pointers,
+ * statfs/status, a missing, foreign or damaged tier refused, and fsck
+ * catching bad tier pointers.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -360,6 +361,100 @@ START_TEST(fsck_tier_pointers)
 }
 END_TEST
 
+/* [off, off + len) of ino holds the pattern written at src */
+static void check_moved(uint64_t ino, uint64_t seed, uint64_t off,
+			uint64_t len, uint64_t src)
+{
+	char *want = malloc(len), *got = malloc(len);
+
+	tt_pattern(want, len, seed, src);
+	ck_assert_int_eq(pmfs2_ops.read(&t.sb, ino, got, len, off),
+			 (ssize_t)len);
+	for (uint64_t i = 0; i < len; i++)
+		if (got[i] != want[i])
+			ck_abort_msg("byte %llu differs (source %llu)",
+				     (unsigned long long)(off + i),
+				     (unsigned long long)(src + i));
+	free(want);
+	free(got);
+}
+
+/*
+ * Collapse and insert range move tier pointers with the pmem ones: the data
+ * reads back shifted, tiered blocks collapsed away go back to the tier, and
+ * the moved blocks can be written (promoted) and migrated again.
+ */
+START_TEST(collapse_insert_tiered)
+{
+	const uint64_t B = 4096;
+	uint64_t a, tierb, pmemb, tfree, pfree;
+	char buf[100];
+
+	tt_setup(&t, &pm, TIER_SIZE, backends[_i], "tier_thread=0");
+	mount_ok();
+	a = tt_create(&t, "a");
+	tt_write_pat(&t, a, 5, 0, 64 * B, 64 << 10);
+	ck_assert_int_eq(pmfs2_tier_migrate(tt_sbi(&t), UINT64_MAX), 64);
+	/* blocks 10 and 11 back on pmem (a write promotes) */
+	tt_write_pat(&t, a, 5, 10 * B, 2 * B, B);
+	tt_where(&t, a, &tierb, &pmemb);
+	ck_assert_uint_eq(tierb, 62);
+	ck_assert_uint_eq(pmemb, 2);
+	/* tiered blocks 4..7 go */
+	tfree = tt_status(&t).tier_free_bytes;
+	ck_assert_int_eq(pmfs2_ops.fallocate(&t.sb, a, ZUS_FALLOC_COLLAPSE_RANGE,
+					     4 * B, 4 * B), 0);
+	ck_assert_uint_eq(tt_status(&t).tier_free_bytes, tfree + 4 * B);
+	tt_where(&t, a, &tierb, &pmemb);
+	ck_assert_uint_eq(tierb, 58);
+	ck_assert_uint_eq(pmemb, 2);
+	check_moved(a, 5, 0, 4 * B, 0);
+	check_moved(a, 5, 4 * B, 56 * B, 8 * B);
+	/* a mixed range (pmem blocks 6, 7 = old 10, 11) goes */
+	pfree = tt_status(&t).pmem_free_bytes;
+	ck_assert_int_eq(pmfs2_ops.fallocate(&t.sb, a, ZUS_FALLOC_COLLAPSE_RANGE,
+					     5 * B, 3 * B), 0);
+	ck_assert_uint_eq(tt_status(&t).pmem_free_bytes, pfree + 2 * B);
+	ck_assert_uint_eq(tt_status(&t).tier_free_bytes, tfree + 5 * B);
+	check_moved(a, 5, 4 * B, B, 8 * B);
+	check_moved(a, 5, 5 * B, 52 * B, 12 * B);
+	/* a hole of 3 at block 1: every tier pointer from there moves up */
+	ck_assert_int_eq(pmfs2_ops.fallocate(&t.sb, a, ZUS_FALLOC_INSERT_RANGE,
+					     B, 3 * B), 0);
+	tt_where(&t, a, &tierb, &pmemb);
+	ck_assert_uint_eq(tierb, 57);
+	ck_assert_uint_eq(pmemb, 0);
+	check_moved(a, 5, 0, B, 0);
+	memset(buf, 0x55, sizeof(buf));
+	ck_assert_int_eq(pmfs2_ops.read(&t.sb, a, buf, sizeof(buf), B + 7),
+			 sizeof(buf));
+	for (unsigned int i = 0; i < sizeof(buf); i++)
+		ck_assert_int_eq(buf[i], 0);
+	check_moved(a, 5, 4 * B, 3 * B, B);
+	check_moved(a, 5, 8 * B, 52 * B, 12 * B);
+	tt_umount(&t);
+	ck_assert_uint_eq(tt_fsck(&t), 0);
+	mount_ok();
+	check_moved(a, 5, 8 * B, 52 * B, 12 * B);
+	/* a moved tier block is promoted by a write, then migrates again */
+	memset(buf, 0xcd, sizeof(buf));
+	ck_assert_int_eq(pmfs2_ops.write(&t.sb, a, buf, sizeof(buf), 20 * B),
+			 sizeof(buf));
+	tt_where(&t, a, &tierb, &pmemb);
+	ck_assert_uint_eq(pmemb, 1);
+	ck_assert_int_eq(pmfs2_tier_migrate(tt_sbi(&t), UINT64_MAX), 1);
+	check_moved(a, 5, 8 * B, 12 * B, 12 * B);
+	check_moved(a, 5, 20 * B + sizeof(buf), 40 * B - sizeof(buf),
+		    24 * B + sizeof(buf));
+	ck_assert_int_eq(pmfs2_ops.unlink(&t.sb, PMFS2_ROOT_INO, "a", 1), 0);
+	pmfs2_ops.evict(&t.sb, a);
+	ck_assert_uint_eq(tt_status(&t).tier_free_bytes,
+			  tt_status(&t).tier_bytes);
+	tt_umount(&t);
+	ck_assert_uint_eq(tt_fsck(&t), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tier");
@@ -372,6 +467,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, background_migrator, 0, nb);
 	tcase_add_loop_test(tc, hot_data_promoted, 0, nb);
 	tcase_add_loop_test(tc, write_and_extents_on_tiered, 0, nb);
+	tcase_add_loop_test(tc, collapse_insert_tiered, 0, nb);
 	tcase_add_loop_test(tc, tier_refused, 0, nb);
 	tcase_add_loop_test(tc, fsck_tier_pointers, 0, 1);
 	suite_add_tcase(s, tc);
