@@ -707,6 +707,38 @@ static void test_collapse(void)
 	t_err("collapse on a read-only fd",
 	      fallocate(rfd, FALLOC_FL_COLLAPSE_RANGE, 0, B), EBADF);
 	close(rfd);
+
+	/* a mapping made before a shift sees the data where it now is */
+	fd = open("m", O_CREAT | O_RDWR | O_TRUNC, 0644);
+	pwrite_all(fd, w, 4 * B, 0);
+	unsigned char *m = mmap(NULL, 4 * B, PROT_READ | PROT_WRITE,
+				MAP_SHARED, fd, 0);
+
+	if (m == MAP_FAILED) {
+		t_true("mmap before a shift", 0, "mmap: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	t_true("mapped block 1 before the shift", !memcmp(m + B, w + B, B),
+	       "mapping differs");
+	m[2 * B] ^= 0xff;	/* a store made through the mapping moves too */
+	t_ok("collapse block 0 of a mapped file",
+	     fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, B));
+	t_true("the mapping shows block 1 at 0 after collapse",
+	       !memcmp(m, w + B, B), "stale mapping after collapse");
+	t_true("a store through the mapping moved with its block",
+	       m[B] == (unsigned char)(w[2 * B] ^ 0xff),
+	       "got %#x", m[B]);
+	t_ok("insert block 0 of a mapped file",
+	     fallocate(fd, FALLOC_FL_INSERT_RANGE, 0, B));
+	memset(e, 0, B);
+	t_true("the mapping shows the inserted hole as zeros",
+	       !memcmp(m, e, B), "stale mapping after insert");
+	t_true("and block 1 back in place", !memcmp(m + B, w + B, B),
+	       "stale mapping after insert");
+	munmap(m, 4 * B);
+	close(fd);
+	unlink("m");
 }
 
 static void test_dirs(void)

@@ -59,6 +59,8 @@ vm_check "posix-test: 0 failed, mmap group ran" sh -c "
 
 vm_check "posix-test: the fiemap group ran (FIEMAP, not skipped)" \
 	grep -q '^ok .* - extents cover every block SEEK_DATA finds$' "$VM_RESULTS/posix-test.txt"
+vm_check "posix-test: the collapse group ran (COLLAPSE/INSERT_RANGE, mapped too)" \
+	grep -q '^ok .* - the mapping shows the inserted hole as zeros$' "$VM_RESULTS/posix-test.txt"
 
 # ---- fsx and the namespace storm (2 minutes each) -------------------------------
 fsx_seed=${FSX_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
