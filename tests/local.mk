@@ -46,6 +46,7 @@ FUZZ_SRCS = tests/fuzz/fuzz_common.c zusd/inproc.c plugins/pmfs2/pmfs2.c \
 	$(filter %.c,$(plugins_pmfs2_libpmfs2core_la_SOURCES) \
 		     $(plugins_pmfs2_libpmfs2fmt_la_SOURCES))
 FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fuzz_target.h zusd/inproc.h \
+	zusd/atime.h \
 	$(filter %.h,$(plugins_pmfs2_libpmfs2core_la_SOURCES) \
 		     $(plugins_pmfs2_libpmfs2fmt_la_SOURCES))
 FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atime.h"
 #include "fuse_inodes.h"
 #include "fuse_transport.h"
 #include "health.h"
@@ -48,6 +49,7 @@ struct zfuse {
 	struct zfi_table inodes;
 	bool acl;	/* the kernel enforces POSIX ACLs: keep modes in step */
 	bool warned_nomem;
+	unsigned int atime;	/* the mount's atime policy (atime.h) */
 	struct zusd_stats *stats;	/* the mount's; may be NULL */
 };
 
@@ -798,10 +800,20 @@ static void zf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	n = ZF_CALL(z, ZUSD_OP_READ, 1, z->ops->read(z->sb, zf_swap(z, ino),
 						     buf, size, (uint64_t)off));
-	if (n < 0 || (size_t)n > size)
+	if (n < 0 || (size_t)n > size) {
 		zf_reply_ret(req, n < 0 ? n : -EIO);
-	else
+	} else {
+		/*
+		 * The kernel leaves atime to us (S_NOATIME) and asks for it
+		 * again after this reply: the update goes first.  Only reads
+		 * that miss the page cache (and mmap faults) get here: one
+		 * the page cache serves leaves atime alone.
+		 */
+		if (n)
+			zus_atime_touch(z->ops, z->sb, zf_swap(z, ino),
+					z->atime);
 		fuse_reply_buf(req, buf, (size_t)n);
+	}
 	free(buf);
 }
 
@@ -1062,6 +1074,9 @@ static void zf_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			zf_dir_fill(z, &d, held, &nheld);
 		/* else: name-only entries, still a valid reply */
 	}
+	/* an access, as the VFS's getdents: before the reply (zf_read) */
+	if (!ret || d.pos)
+		zus_atime_touch(z->ops, z->sb, zf_swap(z, ino), z->atime);
 	/* on error, what was emitted goes first; the next call fails */
 	if (ret && !d.pos) {
 		zf_reply_ret(req, ret);
@@ -1360,21 +1375,32 @@ static char *zf_escape(const char *s)
 	return out;
 }
 
-static char *zf_build_opts(const struct zusd_fuse_config *cfg)
+/*
+ * The atime options are ours (the kernel's FUSE never updates atime): they
+ * make *atime and stay away from libfuse.  libfuse 3.14 refuses all of them
+ * but atime and noatime, so the kernel's mount gets only "noatime", when
+ * that is the policy: /proc/mounts and statvfs show relatime for
+ * strictatime, and no nodiratime.
+ */
+static char *zf_build_opts(const struct zusd_fuse_config *cfg,
+			   unsigned int *atime)
 {
 	char *fsname = zf_escape(cfg->fsname), *opts = NULL;
-	int n;
+	char *kopts = zus_atime_split(cfg->fuse_opts, atime);
+	int n = -1;
 
-	if (!fsname)
-		return NULL;
 	/* allow_other: other users' requests reach us and the kernel checks
 	 * their permissions; only root may ask for it without fuse.conf */
-	n = asprintf(&opts, "default_permissions,fsname=%s,subtype=%s%s%s%s%s",
-		     fsname, cfg->subtype, geteuid() == 0 ? ",allow_other" : "",
-		     cfg->readonly ? ",ro" : "",
-		     cfg->fuse_opts && *cfg->fuse_opts ? "," : "",
-		     cfg->fuse_opts ? cfg->fuse_opts : "");
+	if (fsname && kopts)
+		n = asprintf(&opts,
+			     "default_permissions,fsname=%s,subtype=%s%s%s%s%s%s",
+			     fsname, cfg->subtype,
+			     geteuid() == 0 ? ",allow_other" : "",
+			     cfg->readonly ? ",ro" : "",
+			     (*atime & ZUS_ATIME_NOATIME) ? ",noatime" : "",
+			     *kopts ? "," : "", kopts);
 	free(fsname);
+	free(kopts);
 	return n < 0 ? NULL : opts;
 }
 
@@ -1437,7 +1463,7 @@ int zusd_fuse_serve(struct zusd_mount *m, const struct zusd_fuse_config *cfg)
 		fprintf(stderr, "zusd: out of memory\n");
 		return -ENOMEM;
 	}
-	opts = zf_build_opts(cfg);
+	opts = zf_build_opts(cfg, &z.atime);
 	if (!opts || fuse_opt_add_arg(&args, "zusd") ||
 	    fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, opts) ||
 	    (cfg->debug && fuse_opt_add_arg(&args, "-d"))) {
@@ -1484,8 +1510,12 @@ int zusd_fuse_serve(struct zusd_mount *m, const struct zusd_fuse_config *cfg)
 	/* one /dev/fuse clone per thread: no shared fd contention */
 	fuse_loop_cfg_set_clone_fd(lc, 1);
 	fuse_loop_cfg_set_max_threads(lc, zf_nthreads(cfg));
-	fprintf(stderr, "zusd: serving %s (%s) on %s over FUSE, %u threads%s\n",
-		cfg->fsname, cfg->subtype, cfg->mountpoint, zf_nthreads(cfg),
+	fprintf(stderr, "zusd: serving %s (%s) on %s over FUSE, %u threads, "
+		"%s%s%s\n", cfg->fsname, cfg->subtype, cfg->mountpoint,
+		zf_nthreads(cfg),
+		(z.atime & ZUS_ATIME_NOATIME) ? "noatime" :
+		(z.atime & ZUS_ATIME_RELATIME) ? "relatime" : "strictatime",
+		(z.atime & ZUS_ATIME_NODIRATIME) ? ",nodiratime" : "",
 		cfg->readonly ? ", read-only" : "");
 	if (cfg->ctl && cfg->ctl->mounted)
 		cfg->ctl->mounted(cfg->ctl->ctx);

@@ -5,7 +5,7 @@ zusd_libzushost_la_SOURCES = \
 	zusd/plugin.c zusd/plugin.h zusd/errmsg.h \
 	zusd/pmem_map.c zusd/pmem_map.h \
 	zusd/tier_host.c zusd/tier_host.h \
-	zusd/inproc.c zusd/inproc.h
+	zusd/inproc.c zusd/inproc.h zusd/atime.h
 zusd_libzushost_la_CFLAGS = $(AM_CFLAGS) -pthread
 zusd_libzushost_la_LIBADD = -ldl $(PTHREAD_LIBS)
 

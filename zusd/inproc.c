@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "atime.h"
 #include "inproc.h"
 
 #define MAX_SYMLINKS	40
@@ -55,7 +56,8 @@ struct zus_inproc {
 	void (*log)(void *ctx, int prio, const char *msg);
 	void *log_ctx;
 	char *dev_path;
-	char *options;
+	char *options;		/* the plugin's: without the atime ones */
+	unsigned int atime;	/* the atime policy (atime.h) */
 	uint64_t root;
 
 	pthread_rwlock_t ns_lock;	/* write: namespace and attribute changes */
@@ -563,7 +565,12 @@ int zus_inproc_mount(const struct zus_fs_type *fst, const struct zus_pmem *pm,
 	h->log_ctx = o->log_ctx;
 	h->cred.umask = 022;
 	h->dev_path = o->dev_path ? strdup(o->dev_path) : NULL;
-	h->options = o->options ? strdup(o->options) : NULL;
+	/* the atime options are the host's, as the VFS's are (atime.h) */
+	h->options = zus_atime_split(o->options, &h->atime);
+	if (h->options && !*h->options) {
+		free(h->options);
+		h->options = NULL;
+	}
 	pthread_rwlock_init(&h->ns_lock, NULL);
 	pthread_mutex_init(&h->lock, NULL);
 	if (pm)
@@ -902,6 +909,8 @@ ssize_t zus_inproc_pread(struct zus_inproc *h, int fd, void *buf, size_t len,
 		return -EINVAL;
 	ns_read(h);
 	ret = h->ops->read(&h->sb, of.ino, buf, len, (uint64_t)off);
+	if (ret > 0)
+		zus_atime_touch(h->ops, &h->sb, of.ino, h->atime);
 	ns_unlock(h);
 	return ret;
 }
@@ -1940,6 +1949,9 @@ int zus_inproc_readdir(struct zus_inproc_dir *d, struct zus_inproc_dirent *de)
 		d->n = d->pos = 0;
 		ns_read(h);
 		ret = h->ops->readdir(&h->sb, d->ino, d->cookie, fill_one, d);
+		/* an access, as each getdents(2) is */
+		if (!ret)
+			zus_atime_touch(h->ops, &h->sb, d->ino, h->atime);
 		ns_unlock(h);
 		if (ret)
 			return ret;

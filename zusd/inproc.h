@@ -31,7 +31,11 @@ struct zus_inproc;
 
 struct zus_inproc_opts {
 	const char *dev_path;		/* for messages; may be NULL */
-	const char *options;		/* mount options; may be NULL */
+	/* mount options; may be NULL.  The atime ones (noatime, nodiratime,
+	 * relatime, strictatime, ...) are the host's, as they are the VFS's:
+	 * a read that returns data and a readdir move atime by those rules
+	 * (zusd/atime.h; default relatime); the plugin gets the others */
+	const char *options;
 	bool readonly;
 	/* log sink; NULL: messages at or above ZUS_LOG_WARNING to stderr */
 	void (*log)(void *ctx, int prio, const char *msg);

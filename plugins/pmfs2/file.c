@@ -76,20 +76,13 @@ int pmfs2_truncate(struct pmfs2_sbi *sbi, struct pmfs2_tx *tx,
 	return 0;
 }
 
-/* relatime: keep atime ordered after mtime/ctime, else refresh daily */
-static void touch_atime(struct pmfs2_sbi *sbi, struct pmfs2_inode *pi)
-{
-	int64_t at = __atomic_load_n(&pi->atime, __ATOMIC_RELAXED);
-	int64_t now;
-
-	if (pmfs2_ro(sbi))
-		return;
-	now = pmfs2_now();
-	if (at > pi->mtime && at > pi->ctime && now - at < 86400 * PMFS2_NSEC)
-		return;
-	pmfs2_store_persist(sbi, &pi->atime, (uint64_t)now);
-}
-
+/*
+ * A read leaves atime alone: the host decides, under the mount's options,
+ * and sets it with a setattr (ZUS_SET_KEEP_CTIME): zuf.ko's file_accessed,
+ * or zusd/atime.h over FUSE and in-process.  This read also serves zuf's map
+ * mode (tier data, pages the kernel cannot reach directly), where an update
+ * here would come on top of the kernel's and ignore noatime.
+ */
 ssize_t pmfs2_read(struct zus_sb *zsb, uint64_t ino, void *buf, size_t len,
 		   uint64_t off)
 {
@@ -136,8 +129,6 @@ ssize_t pmfs2_read(struct zus_sb *zsb, uint64_t ino, void *buf, size_t len,
 		off += n;
 		done += (ssize_t)n;
 	}
-	if (done)
-		touch_atime(sbi, pi);
 out:
 	pmfs2_iunlock(sbi, ino);
 	return done ? done : err;

@@ -159,7 +159,7 @@ void pmfs2_fill_attr(struct pmfs2_sbi *sbi, uint64_t ino,
 	out->rdev = pi->rdev;
 	out->blksize = PMFS2_BLOCK_SIZE;
 	out->generation = pi->generation;
-	/* atime may be stored by a concurrent reader (relatime) */
+	/* an access stores atime alone, atomically (pmfs2_setattr) */
 	pmfs2_time_from_ns(__atomic_load_n(&pi->atime, __ATOMIC_RELAXED),
 			   &out->atime);
 	pmfs2_time_from_ns(pi->mtime, &out->mtime);

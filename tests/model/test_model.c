@@ -5,7 +5,8 @@
  * (model.c), every result compared (return value, errno, data, stat fields),
  * the whole trees compared periodically, after a remount and at the end; then
  * pmfs2_check must find the image clean.  Plus targeted tests of the host's
- * VFS duties (permissions, eviction, O_TMPFILE, symlink loops, read-only).
+ * VFS duties (permissions, eviction, O_TMPFILE, symlink loops, read-only,
+ * atime options).
  *
  *   ZUFS_MODEL_SEED=N   seed (default: time-based, printed)
  *   ZUFS_MODEL_OPS=N    operations (default 12000)
@@ -488,6 +489,97 @@ START_TEST(test_readdir_cookies)
 }
 END_TEST
 
+/* One access (a 1-byte read, or a whole readdir) of path: did it move
+ * atime?  It never moves ctime. */
+static bool atime_moved(struct zus_inproc *h, const char *path, bool dir)
+{
+	struct zus_inproc_dirent de;
+	struct zus_inproc_dir *d;
+	struct stat st0, st;
+	char c;
+	int fd;
+
+	ck_assert_int_eq(zus_inproc_lstat(h, path, &st0), 0);
+	usleep(2000);
+	if (dir) {
+		ck_assert_int_eq(zus_inproc_opendir(h, path, &d), 0);
+		while (zus_inproc_readdir(d, &de) > 0)
+			;
+		zus_inproc_closedir(d);
+	} else {
+		fd = zus_inproc_open(h, path, O_RDONLY, 0);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(zus_inproc_pread(h, fd, &c, 1, 0), 1);
+		ck_assert_int_eq(zus_inproc_close(h, fd), 0);
+	}
+	ck_assert_int_eq(zus_inproc_lstat(h, path, &st), 0);
+	ck_assert_msg(st.st_ctim.tv_sec == st0.st_ctim.tv_sec &&
+		      st.st_ctim.tv_nsec == st0.st_ctim.tv_nsec,
+		      "%s: an access moved ctime", path);
+	return st.st_atim.tv_sec != st0.st_atim.tv_sec ||
+	       st.st_atim.tv_nsec != st0.st_atim.tv_nsec;
+}
+
+/*
+ * The host takes the VFS's atime options (zusd/atime.h, the same rules as
+ * the FUSE transport): a file and a directory whose atime is older than
+ * mtime, accessed twice each.
+ */
+START_TEST(test_atime_options)
+{
+	static const struct {
+		const char *opts;
+		bool ro;
+		bool read1, read2, dir1, dir2;
+	} c[] = {
+		{ NULL, false, true, false, true, false },
+		{ "relatime", false, true, false, true, false },
+		{ "noatime", false, false, false, false, false },
+		{ "strictatime", false, true, true, true, true },
+		{ "relatime,nodiratime", false, true, false, false, false },
+		{ "strictatime,nodiratime", false, true, true, false, false },
+		/* strictatime overrides noatime; norelatime alone is relatime */
+		{ "noatime,strictatime", false, true, true, true, true },
+		{ "norelatime", false, true, false, true, false },
+		{ "atime", false, true, false, true, false },
+		{ "strictatime", true, false, false, false, false },
+	};
+	const struct timespec old[2] = { { 1000, 0 }, { 2000, 0 } };
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct zus_inproc_opts o = {
+			.dev_path = "memfd", .options = c[i].opts,
+			.readonly = c[i].ro,
+		};
+		struct zus_inproc *h = small_fs();
+		const char *what = c[i].opts ? c[i].opts : "(default)";
+		int fd, ret;
+
+		fd = zus_inproc_open(h, "/f", O_CREAT | O_WRONLY, 0644);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(zus_inproc_pwrite(h, fd, "data", 4, 0), 4);
+		ck_assert_int_eq(zus_inproc_close(h, fd), 0);
+		ck_assert_int_eq(zus_inproc_mkdir(h, "/d", 0755), 0);
+		ck_assert_int_eq(zus_inproc_mkdir(h, "/d/e", 0755), 0);
+		ck_assert_int_eq(zus_inproc_utimens(h, "/f", old, true), 0);
+		ck_assert_int_eq(zus_inproc_utimens(h, "/d", old, true), 0);
+		zus_inproc_umount(h);
+		ret = zus_inproc_mount(fst, &map.pmem, &o, &h);
+		ck_assert_msg(ret == 0, "mount -o %s: %s", what, strerror(-ret));
+		ck_assert_msg(atime_moved(h, "/f", false) == c[i].read1,
+			      "%s%s: first read", what, c[i].ro ? ",ro" : "");
+		ck_assert_msg(atime_moved(h, "/f", false) == c[i].read2,
+			      "%s%s: second read", what, c[i].ro ? ",ro" : "");
+		ck_assert_msg(atime_moved(h, "/d", true) == c[i].dir1,
+			      "%s%s: first readdir", what, c[i].ro ? ",ro" : "");
+		ck_assert_msg(atime_moved(h, "/d", true) == c[i].dir2,
+			      "%s%s: second readdir", what, c[i].ro ? ",ro" : "");
+		zus_inproc_umount(h);
+		zus_pmem_map_close(&map);
+	}
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -502,6 +594,7 @@ static Suite *model_suite(void)
 	tcase_add_test(th, test_symlink_resolution);
 	tcase_add_test(th, test_permissions);
 	tcase_add_test(th, test_readdir_cookies);
+	tcase_add_test(th, test_atime_options);
 	tcase_set_timeout(th, 120);
 	suite_add_tcase(s, th);
 	return s;

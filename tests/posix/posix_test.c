@@ -3,7 +3,7 @@
  * posix_test.c - POSIX behaviour of a mounted filesystem, checked with real
  * system calls and exact error codes.
  *
- *   posix-test [-k] [-q] DIR
+ *   posix-test [-k] [-q] [-A OPTS] [-g GROUP,...] [-x GROUP,...] DIR
  *
  * Works in a fresh DIR/posix-test.PID (removed afterwards unless -k).  Every
  * check prints "ok N - name" or "not ok N - name: expected X got Y"; the last
@@ -1169,6 +1169,182 @@ static void test_attrs(void)
 	t_octal("chown clears setuid and setgid", st.st_mode & 07777, 0755);
 }
 
+/*
+ * The atime policy DIR's mount has (-A, else what statvfs says), as the
+ * kernel keeps it: noatime and relatime flags, none of them is strictatime.
+ */
+enum { ATIME_NO = 1, ATIME_NODIR = 2, ATIME_REL = 4 };
+static const char *atime_opts;	/* -A */
+
+/* -A OPTS, folded as mount(8) and the kernel do; -1 for an unknown one */
+static int atime_policy(const char *opts)
+{
+	bool no = false, nodir = false, strict = false;
+	char buf[256], *save = NULL, *o;
+
+	snprintf(buf, sizeof(buf), "%s", opts);
+	for (o = strtok_r(buf, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(o, "noatime"))
+			no = true;
+		else if (!strcmp(o, "atime"))
+			no = false;
+		else if (!strcmp(o, "nodiratime"))
+			nodir = true;
+		else if (!strcmp(o, "diratime"))
+			nodir = false;
+		else if (!strcmp(o, "strictatime"))
+			strict = true;
+		else if (strcmp(o, "relatime") && strcmp(o, "norelatime"))
+			return -1;
+	}
+	if (strict)
+		return nodir ? ATIME_NODIR : 0;
+	return (no ? ATIME_NO : ATIME_REL) | (nodir ? ATIME_NODIR : 0);
+}
+
+static const char *atime_name(int pol)
+{
+	static const char *const names[] = {
+		"strictatime", "noatime", "strictatime,nodiratime",
+		"noatime,nodiratime", "relatime", "noatime",
+		"relatime,nodiratime", "noatime,nodiratime",
+	};
+
+	return names[pol & 7];
+}
+
+static bool ts_same(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/*
+ * Read one byte of path (or fault in one mapped byte) after dropping its
+ * cached pages: over FUSE only what misses the page cache reaches the
+ * server, which owns atime there.
+ */
+static int access_file(const char *path, bool map)
+{
+	int fd = open(path, O_RDONLY), ret = -1;
+	char c;
+
+	if (fd < 0)
+		return -1;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (map) {
+		char *m = mmap(NULL, 1, PROT_READ, MAP_SHARED, fd, 0);
+
+		if (m != MAP_FAILED) {
+			c = *(volatile char *)m;
+			ret = munmap(m, 1);
+		}
+	} else {
+		ret = read(fd, &c, 1) == 1 ? 0 : -1;
+	}
+	close(fd);
+	return ret;
+}
+
+static int list_dir(const char *path)
+{
+	DIR *d = opendir(path);
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		;
+	return closedir(d);
+}
+
+/* One access: did it move atime as pol says, and leave ctime alone? */
+static void atime_step(const char *what, const char *path, bool dir,
+		       bool map, bool expect)
+{
+	struct stat st0, st;
+	char name[160];
+
+	lstat(path, &st0);
+	usleep(30000);	/* past a coarse clock's tick */
+	snprintf(name, sizeof(name), "%s", what);
+	t_ok(name, dir ? list_dir(path) : access_file(path, map));
+	lstat(path, &st);
+	snprintf(name, sizeof(name), "%s %s atime", what,
+		 expect ? "moves" : "leaves");
+	t_true(name, ts_same(&st.st_atim, &st0.st_atim) != expect,
+	       "atime %lld.%09ld -> %lld.%09ld",
+	       (long long)st0.st_atim.tv_sec, st0.st_atim.tv_nsec,
+	       (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec);
+	snprintf(name, sizeof(name), "%s leaves ctime", what);
+	t_true(name, ts_same(&st.st_ctim, &st0.st_ctim),
+	       "ctime %lld.%09ld -> %lld.%09ld",
+	       (long long)st0.st_ctim.tv_sec, st0.st_ctim.tv_nsec,
+	       (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+}
+
+/* atime 1000 s, mtime 2000 s after the epoch: older than mtime and ctime */
+static void old_times(const char *path)
+{
+	struct timespec ts[2] = { { 1000, 0 }, { 2000, 0 } };
+
+	utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+/*
+ * Which accesses move atime, under the mount's policy (the VFS's rules:
+ * fs/inode.c atime_needs_update): noatime never, nodiratime never for a
+ * directory, strictatime always, relatime when atime <= mtime or ctime (or
+ * is a day old, which a test cannot arrange: utimensat moves ctime).
+ * ctime never moves.
+ */
+static void test_atime(void)
+{
+	unsigned char buf[8192];
+	struct statvfs sv;
+	bool strict, no, nodir;
+	int pol;
+
+	group_begin("atime");
+	if (atime_opts) {
+		pol = atime_policy(atime_opts);
+	} else if (!statvfs(".", &sv)) {
+		pol = (sv.f_flag & ST_NOATIME) ? ATIME_NO : 0;
+		pol |= (sv.f_flag & ST_RELATIME) ? ATIME_REL : 0;
+		pol |= (sv.f_flag & ST_NODIRATIME) ? ATIME_NODIR : 0;
+	} else {
+		skip("atime", "statvfs failed and no -A");
+		return;
+	}
+	if (pol < 0) {
+		fail("atime policy", "bad -A '%s'", atime_opts);
+		return;
+	}
+	if (!quiet)
+		printf("# atime policy: %s%s\n", atime_name(pol),
+		       atime_opts ? " (-A)" : " (statvfs)");
+	no = pol & ATIME_NO;
+	nodir = pol & ATIME_NODIR;
+	strict = !(pol & (ATIME_NO | ATIME_REL));
+
+	pattern(buf, sizeof(buf), 0, 7);
+	make_file("f", buf, sizeof(buf));
+	old_times("f");
+	atime_step("read of a file whose atime is older than mtime", "f",
+		   false, false, !no);
+	atime_step("a second read", "f", false, false, strict);
+	old_times("f");
+	atime_step("mmap read of a file whose atime is older than mtime",
+		   "f", false, true, !no);
+	atime_step("a second mmap read", "f", false, true, strict);
+
+	mkdir("d", 0755);
+	make_file("d/a", "a", 1);
+	make_file("d/b", "b", 1);
+	old_times("d");
+	atime_step("readdir of a directory whose atime is older than mtime",
+		   "d", true, false, !no && !nodir);
+	atime_step("a second readdir", "d", true, false, strict && !nodir);
+}
+
 static void test_stat(void)
 {
 	unsigned char *buf = xmalloc(65536);
@@ -1856,7 +2032,8 @@ static const struct {
 	{ "collapse", test_collapse },
 	{ "dirs", test_dirs }, { "unlink", test_unlink }, { "link", test_link },
 	{ "symlink", test_symlink }, { "rename", test_rename },
-	{ "mknod", test_mknod }, { "attrs", test_attrs }, { "stat", test_stat },
+	{ "mknod", test_mknod }, { "attrs", test_attrs },
+	{ "atime", test_atime }, { "stat", test_stat },
 	{ "readdir", test_readdir }, { "orphan", test_unlinked_open },
 	{ "xattr", test_xattr }, { "acl", test_acl }, { "statfs", test_statfs },
 	{ "tmpfile", test_tmpfile }, { "mmap", test_mmap },
@@ -1882,10 +2059,15 @@ static void usage(void)
 {
 	size_t i;
 
-	fprintf(stderr, "usage: posix-test [-k] [-q] [-x GROUP,...] DIR\n"
+	fprintf(stderr, "usage: posix-test [-k] [-q] [-A OPTS] [-g GROUP,...] "
+		"[-x GROUP,...] DIR\n"
 		"  Checks POSIX behaviour of the filesystem holding DIR.\n"
 		"  -k  keep the work directory\n"
 		"  -q  print only failures, skips and the summary\n"
+		"  -A  the atime options DIR is mounted with (noatime,\n"
+		"      nodiratime, relatime, strictatime...), for the atime\n"
+		"      group; default: what statvfs(DIR) says\n"
+		"  -g  run only these groups\n"
 		"  -x  skip these groups of checks:");
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		fprintf(stderr, " %s", groups[i].name);
@@ -1895,13 +2077,24 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	char base[PATH_MAX];
-	const char *exclude = NULL;
+	const char *exclude = NULL, *only = NULL;
 	bool keep = false;
 	size_t i;
 	int c;
 
-	while ((c = getopt(argc, argv, "kqx:h")) != -1) {
+	while ((c = getopt(argc, argv, "kqA:g:x:h")) != -1) {
 		switch (c) {
+		case 'A':
+			if (atime_policy(optarg) < 0) {
+				fprintf(stderr, "posix-test: -A %s: unknown "
+					"atime option\n", optarg);
+				return 2;
+			}
+			atime_opts = optarg;
+			break;
+		case 'g':
+			only = optarg;
+			break;
 		case 'x':
 			exclude = optarg;
 			break;
@@ -1938,6 +2131,8 @@ int main(int argc, char **argv)
 	umask(022);
 
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (only && !excluded(only, groups[i].name))
+			continue;
 		if (excluded(exclude, groups[i].name))
 			skip(groups[i].name, "excluded with -x");
 		else
