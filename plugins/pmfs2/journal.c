@@ -4,7 +4,8 @@
  *
  * One transaction at a time (tx_lock).  The head is written lazily with the
  * first record: a head without records and records without a head both
- * recover to nothing, so one fence covers both.
+ * recover to nothing, so one fence covers both -- provided no later
+ * transaction takes the tid of such a record (see pmfs2_journal_init).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +34,35 @@ void pmfs2_vec_free(struct pmfs2_vec *v)
 	v->n = v->cap = 0;
 }
 
+static inline uint64_t tid_next(uint64_t tid)
+{
+	return tid + 1 ? tid + 1 : 1;	/* 0 means "no transaction" */
+}
+
+/*
+ * One fence makes a transaction's first record (at PMFS2_JREC_START) and
+ * seq durable together, so a cut before it can leave that record, tid
+ * seq + 1, without seq.  Recovery rightly ignores it (active_tid is 0), but
+ * the next transaction would take seq + 1 again, and a cut of that one
+ * which keeps its head but not its first record would make recovery replay
+ * the stale record under the same tid, crc good: old bytes over changes
+ * committed since (times an overwrite stores directly, pointers moved by
+ * the tier migrator...).
+ *
+ * Every other record carries a tid <= the durable seq: records after the
+ * first are appended after that fence, and fsck makes seq durable before
+ * its first record.  So the record at PMFS2_JREC_START is the only one
+ * that can carry a tid not yet handed out, and only seq + 1: when it does,
+ * advance seq past it, durably, before any transaction.  That costs one
+ * load per mount and a store and fence only after such a cut; nothing per
+ * transaction.  It is done on a read-only mount too (which also rolls back
+ * an interrupted transaction): a remount read-write takes no other path.
+ */
 int pmfs2_journal_init(struct pmfs2_sbi *sbi)
 {
 	struct pmfs2_journal_head *jh;
+	const struct pmfs2_jrec *first;
+	uint64_t next;
 
 	jh = pmfs2_blk(sbi, sbi->s.journal_start);
 	if (jh->magic != PMFS2_JOURNAL_MAGIC)
@@ -47,6 +74,14 @@ int pmfs2_journal_init(struct pmfs2_sbi *sbi)
 	sbi->jarea = (char *)jh;
 	sbi->jsize = sbi->s.journal_blocks << PMFS2_BLOCK_SHIFT;
 	sbi->tx.sbi = sbi;
+	first = (const void *)(sbi->jarea + PMFS2_JREC_START);
+	next = tid_next(jh->seq);
+	if (__atomic_load_n(&first->tid, __ATOMIC_RELAXED) == next) {
+		pmfs2_store_persist(sbi, &jh->seq, next);
+		pmfs2_msg(sbi, ZUS_LOG_INFO,
+			  "journal: transaction %llu was cut before it started: tid skipped",
+			  (unsigned long long)next);
+	}
 	return 0;
 }
 
@@ -67,9 +102,7 @@ struct pmfs2_tx *pmfs2_tx_begin(struct pmfs2_sbi *sbi)
 	struct pmfs2_tx *tx = &sbi->tx;
 
 	pthread_mutex_lock(&sbi->tx_lock);
-	tx->tid = sbi->jhead->seq + 1;
-	if (!tx->tid)
-		tx->tid = 1;
+	tx->tid = tid_next(sbi->jhead->seq);
 	tx->started = false;
 	tx->pos = PMFS2_JREC_START;
 	tx->recs.n = tx->logged.n = tx->fresh.n = 0;

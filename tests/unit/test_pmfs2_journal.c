@@ -117,6 +117,105 @@ START_TEST(crash_mid_tx)
 }
 END_TEST
 
+/*
+ * A record left by a transaction cut before its first fence must never be
+ * replayed as part of a later transaction.
+ *
+ * The first record of a transaction and the head (seq, active_tid) are made
+ * durable by one fence; before it, the lines drain in any order.  The
+ * fence-granular snapshots cannot show that, so both cuts are built by hand:
+ * cut 1 keeps the record at PMFS2_JREC_START but not the head, cut 2 keeps
+ * the head but not the record.  Between them a committed overwrite changes
+ * the inode's times with direct stores (no transaction).  If the second
+ * transaction reuses the first one's tid, recovery of cut 2 finds the stale
+ * record under its tid, with a good crc, and puts the inode back as it was
+ * before cut 1: the committed times are lost.  With `ro_first`, the mount
+ * between the cuts is read-only and then remounted read-write.
+ */
+static void stale_first_record(bool ro_first)
+{
+	uint64_t f = tfs_create(&t, root, "f");
+	struct pmfs2_journal_head h0;
+	struct pmfs2_sbi *ms;
+	struct pmfs2_inode *pi;
+	struct pmfs2_tx *tx;
+	struct tfs m, r;
+	char under[sizeof(struct pmfs2_jrec) + sizeof(*pi)];
+	uint64_t hoff, tid1, tid2;
+	int64_t mt, ct;
+	static char buf[2000];
+	void *img;
+
+	tfs_fill(buf, sizeof(buf), 7);
+	tfs_write(&t, f, 0, buf, sizeof(buf));
+	img = malloc(t.size);
+	ck_assert_ptr_nonnull(img);
+	hoff = (uint64_t)((char *)SBI()->jhead - (char *)t.sb.pmem.base);
+
+	/* cut 1: the record reached pmem, the head did not */
+	memcpy(&h0, SBI()->jhead, sizeof(h0));
+	tx = pmfs2_tx_begin(SBI());
+	tid1 = tx->tid;
+	ck_assert_int_eq(pmfs2_tx_log(tx, pinode(&t, f), sizeof(*pi)), 0);
+	memcpy(img, t.sb.pmem.base, t.size);
+	memcpy((char *)img + hoff, &h0, sizeof(h0));
+	pmfs2_tx_end(tx, -EIO);
+
+	/* the next mount: a committed overwrite stores mtime/ctime directly */
+	tfs_init_copy(&m, img, t.size);
+	m.sb.readonly = ro_first;
+	ck_assert_int_eq(tfs_mount(&m), 0);
+	if (ro_first) {
+		ck_assert_int_eq(m.ops->remount(&m.sb, "", false), 0);
+		ck_assert(!m.sb.readonly);
+	}
+	ms = PMFS2_SBI(&m.sb);
+	pi = pinode(&m, f);
+	ck_assert_uint_eq(ms->jhead->active_tid, 0);
+	mt = pi->mtime;
+	tfs_write(&m, f, 0, "overwrite", 9);
+	ck_assert_int_ne(pi->mtime, mt);	/* else this test proves nothing */
+	mt = pi->mtime;
+	ct = pi->ctime;
+
+	/* cut 2: its first transaction's head reached pmem, the record not */
+	memcpy(under, ms->jarea + PMFS2_JREC_START, sizeof(under));
+	tx = pmfs2_tx_begin(ms);
+	tid2 = tx->tid;
+	ck_assert_int_eq(pmfs2_tx_log(tx, pi, sizeof(*pi)), 0);
+	memcpy(img, m.sb.pmem.base, m.size);
+	memcpy((char *)img + hoff + PMFS2_JREC_START, under, sizeof(under));
+	pmfs2_tx_end(tx, -EIO);
+	tfs_fini(&m);
+
+	tfs_init_copy(&r, img, t.size);
+	ck_assert_int_eq(tfs_mount(&r), 0);
+	pi = pinode(&r, f);
+	ck_assert_msg(pi->mtime == mt && pi->ctime == ct,
+		      "%s: tid %llu reused after cut 1 (tid %llu): recovery replayed the stale record, mtime %lld -> %lld, ctime %lld -> %lld (%s)",
+		      ro_first ? "ro mount + remount rw" : "rw mount",
+		      (unsigned long long)tid2, (unsigned long long)tid1,
+		      (long long)mt, (long long)pi->mtime,
+		      (long long)ct, (long long)pi->ctime, r.lastlog);
+	ck_assert_uint_ne(tid2, tid1);
+	tfs_umount(&r);
+	ck_assert_uint_eq(tfs_fsck(&r), 0);
+	tfs_fini(&r);
+	free(img);
+}
+
+START_TEST(stale_record_rw)
+{
+	stale_first_record(false);
+}
+END_TEST
+
+START_TEST(stale_record_ro_remount)
+{
+	stale_first_record(true);
+}
+END_TEST
+
 /* ---- power cuts -------------------------------------------------------- */
 
 /* 0: the operation did not happen, 1: it did, -1: anything else */
@@ -405,6 +504,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, commit_and_abort);
 	tcase_add_test(tc, journal_full);
 	tcase_add_test(tc, crash_mid_tx);
+	tcase_add_test(tc, stale_record_rw);
+	tcase_add_test(tc, stale_record_ro_remount);
 	tcase_add_test(tc, powercut_namespace);
 	tcase_add_test(tc, powercut_data);
 	tcase_add_test(tc, powercut_split);
