@@ -124,11 +124,15 @@ static int zuf_dir_open(struct inode *inode, struct file *file)
 	return zuf_is_shutdown(inode->i_sb) ? -EIO : 0;
 }
 
-/* operations are synchronous: only a shut down mount has news */
+/* operations are synchronous: only lazytime's times may be left */
 static int zuf_dir_fsync(struct file *file, loff_t start, loff_t end,
 			 int datasync)
 {
-	return zuf_is_shutdown(file_inode(file)->i_sb) ? -EIO : 0;
+	struct inode *inode = file_inode(file);
+
+	if (zuf_is_shutdown(inode->i_sb))
+		return -EIO;
+	return datasync ? 0 : zuf_write_lazy_times(inode, 0);
 }
 
 const struct file_operations zuf_dir_fops = {

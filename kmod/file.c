@@ -981,6 +981,8 @@ static int zuf_fsync(struct file *file, loff_t start, loff_t end,
 		return -EIO;
 	/* DAX: write back the CPU caches of application mmap stores */
 	ret = file_write_and_wait_range(file, start, end);
+	if (!ret && !datasync)
+		ret = zuf_write_lazy_times(inode, 0);
 	if (ret)
 		return ret;
 	zuf_hdr_init(&fs.hdr, ZUFS_OP_FSYNC, sbi);

@@ -118,9 +118,13 @@ void zuf_update_inode(struct inode *inode, const struct zufs_attr *a, u64 ver)
 	if (!S_ISREG(inode->i_mode) || i_size_read(inode) != a->size)
 		i_size_write(inode, a->size);
 	inode->i_blocks = a->blocks;
-	inode->i_atime = zuf_ts(&a->atime);
-	inode->i_mtime = zuf_ts(&a->mtime);
-	inode->i_ctime = zuf_ts(&a->ctime);
+	/* lazytime: a time changed here and not yet sent is the newer */
+	if (!(zi->lazy_times & S_ATIME))
+		inode->i_atime = zuf_ts(&a->atime);
+	if (!(zi->lazy_times & S_MTIME))
+		inode->i_mtime = zuf_ts(&a->mtime);
+	if (!(zi->lazy_times & S_CTIME))
+		inode->i_ctime = zuf_ts(&a->ctime);
 	spin_unlock(&zi->attr_lock);
 }
 
@@ -258,7 +262,8 @@ static void zuf_time_set(struct zufs_time *t, const struct timespec64 *ts)
 	t->__pad = 0;
 }
 
-static int zuf_send_setattr(struct inode *inode, struct zufs_setattr *sa)
+static int zuf_setattr_call(struct inode *inode, struct zufs_setattr *sa,
+			    unsigned int call_flags)
 {
 	struct zuf_sb_info *sbi = ZUF_SB(inode->i_sb);
 	struct zuf_call call = {};
@@ -270,6 +275,7 @@ static int zuf_send_setattr(struct inode *inode, struct zufs_setattr *sa)
 	call.cmd = &sa->hdr;
 	call.in_len = sizeof(*sa);
 	call.out_len = sizeof(*sa);
+	call.flags = call_flags;
 	ret = zuf_dispatch(&call);
 	if (ret)
 		return ret;
@@ -280,6 +286,113 @@ static int zuf_send_setattr(struct inode *inode, struct zufs_setattr *sa)
 		return zuf_bad_reply("inode %lu changed type", inode->i_ino);
 	zuf_update_inode(inode, &sa->attr, 0);
 	return 0;
+}
+
+/*
+ * lazytime: the times kept in memory go with the inode's next SETATTR,
+ * whatever it is for (as ext4 writes them with the next inode update);
+ * @sa's own times win.  Returns what was taken, to put back on failure.
+ */
+static unsigned int zuf_take_lazy_times(struct inode *inode,
+					struct zufs_setattr *sa)
+{
+	struct zuf_inode_info *zi = ZUF_I(inode);
+	unsigned int lazy;
+
+	spin_lock(&zi->attr_lock);
+	lazy = zi->lazy_times;
+	zi->lazy_times = 0;
+	if ((lazy & S_ATIME) &&
+	    !(sa->valid & (ZUFS_SA_ATIME | ZUFS_SA_ATIME_NOW))) {
+		sa->valid |= ZUFS_SA_ATIME;
+		zuf_time_set(&sa->atime, &inode->i_atime);
+	}
+	if ((lazy & S_MTIME) &&
+	    !(sa->valid & (ZUFS_SA_MTIME | ZUFS_SA_MTIME_NOW))) {
+		sa->valid |= ZUFS_SA_MTIME;
+		zuf_time_set(&sa->mtime, &inode->i_mtime);
+	}
+	if ((lazy & S_CTIME) && !(sa->valid & ZUFS_SA_CTIME)) {
+		sa->valid &= ~ZUFS_SA_KEEP_CTIME;
+		sa->valid |= ZUFS_SA_CTIME;
+		zuf_time_set(&sa->ctime, &inode->i_ctime);
+	}
+	spin_unlock(&zi->attr_lock);
+	return lazy;
+}
+
+/* The call failed: the times stay in memory, for a later writeback. */
+static void zuf_put_back_lazy_times(struct inode *inode, unsigned int lazy)
+{
+	struct zuf_inode_info *zi = ZUF_I(inode);
+
+	if (!lazy || zuf_is_shutdown(inode->i_sb))
+		return;
+	spin_lock(&zi->attr_lock);
+	zi->lazy_times |= lazy;
+	spin_unlock(&zi->attr_lock);
+	__mark_inode_dirty(inode, I_DIRTY_TIME);
+}
+
+/*
+ * One SETATTR of an inode at a time: a writeback of lazy times (no inode
+ * lock) must not reach the server after a utimensat that followed it.
+ */
+static int zuf_send_setattr(struct inode *inode, struct zufs_setattr *sa)
+{
+	struct zuf_inode_info *zi = ZUF_I(inode);
+	unsigned int lazy;
+	int ret;
+
+	mutex_lock(&zi->setattr_lock);
+	lazy = zuf_take_lazy_times(inode, sa);
+	ret = zuf_setattr_call(inode, sa, 0);
+	if (ret)
+		zuf_put_back_lazy_times(inode, lazy);
+	mutex_unlock(&zi->setattr_lock);
+	return ret;
+}
+
+/* The server sets ctime to now unless told to keep it (or what it is). */
+static void zuf_keep_ctime(struct inode *inode, struct zufs_setattr *sa)
+{
+	if (READ_ONCE(zuf_root->granted) & ZUFS_FEATURE_KEEP_CTIME) {
+		sa->valid |= ZUFS_SA_KEEP_CTIME;
+	} else {
+		sa->valid |= ZUFS_SA_CTIME;
+		zuf_time_set(&sa->ctime, &inode->i_ctime);
+	}
+}
+
+/*
+ * Send the times lazytime kept in memory (fsync, writeback, iput, sync,
+ * umount).  @call_flags: ZUF_CALL_NOWAIT_SRV from writeback, which
+ * retries later, so that no flusher waits out a server restart.
+ */
+int zuf_write_lazy_times(struct inode *inode, unsigned int call_flags)
+{
+	struct zuf_inode_info *zi = ZUF_I(inode);
+	struct zufs_setattr sa = {};
+	unsigned int lazy;
+	int ret;
+
+	if (!READ_ONCE(zi->lazy_times))
+		return 0;
+	if (zuf_is_shutdown(inode->i_sb)) {
+		/* nothing more reaches the filesystem */
+		spin_lock(&zi->attr_lock);
+		zi->lazy_times = 0;
+		spin_unlock(&zi->attr_lock);
+		return -EIO;
+	}
+	mutex_lock(&zi->setattr_lock);
+	zuf_keep_ctime(inode, &sa);
+	lazy = zuf_take_lazy_times(inode, &sa);
+	ret = lazy ? zuf_setattr_call(inode, &sa, call_flags) : 0;
+	if (ret)
+		zuf_put_back_lazy_times(inode, lazy);
+	mutex_unlock(&zi->setattr_lock);
+	return ret;
 }
 
 /* A new mode from an ACL: no ACL rewrite (see zuf_setattr). */
@@ -305,10 +418,36 @@ int zuf_set_size(struct inode *inode, loff_t size)
 	return zuf_send_setattr(inode, &sa);
 }
 
+/* lazytime: the new times stay in memory (see zuf_write_lazy_times) */
+static int zuf_update_time_lazy(struct inode *inode, struct timespec64 *time,
+				int flags)
+{
+	struct zuf_inode_info *zi = ZUF_I(inode);
+
+	if (zuf_is_shutdown(inode->i_sb))
+		return -EIO;
+	spin_lock(&zi->attr_lock);
+	zi->attr_version = atomic64_inc_return(&zuf_attr_version);
+	if (flags & S_ATIME)
+		inode->i_atime = *time;
+	if (flags & S_MTIME)
+		inode->i_mtime = *time;
+	if (flags & S_CTIME)
+		inode->i_ctime = *time;
+	zi->lazy_times |= flags & (S_ATIME | S_MTIME | S_CTIME);
+	spin_unlock(&zi->attr_lock);
+	__mark_inode_dirty(inode, I_DIRTY_TIME);
+	return 0;
+}
+
 int zuf_update_time(struct inode *inode, struct timespec64 *time, int flags)
 {
 	struct zufs_setattr sa = {};
 
+	if (!(flags & (S_ATIME | S_MTIME | S_CTIME)))
+		return 0;
+	if (inode->i_sb->s_flags & SB_LAZYTIME)
+		return zuf_update_time_lazy(inode, time, flags);
 	if (flags & S_ATIME) {
 		sa.valid |= ZUFS_SA_ATIME;
 		zuf_time_set(&sa.atime, time);
@@ -321,22 +460,13 @@ int zuf_update_time(struct inode *inode, struct timespec64 *time, int flags)
 		sa.valid |= ZUFS_SA_CTIME;
 		zuf_time_set(&sa.ctime, time);
 	}
-	if (!sa.valid)
-		return 0;
 	/*
-	 * The server sets ctime to now unless told otherwise: an access
-	 * (file_accessed on read or mmap) must not move it.  A server
-	 * without KEEP_CTIME is told the inode's own ctime instead: racy
-	 * against a chmod, but a read no longer moves ctime there either.
+	 * An access (file_accessed on read or mmap) must not move ctime.  A
+	 * server without KEEP_CTIME is told the inode's own ctime instead:
+	 * racy against a chmod, but a read no longer moves ctime there either.
 	 */
-	if (!(flags & S_CTIME)) {
-		if (READ_ONCE(zuf_root->granted) & ZUFS_FEATURE_KEEP_CTIME) {
-			sa.valid |= ZUFS_SA_KEEP_CTIME;
-		} else {
-			sa.valid |= ZUFS_SA_CTIME;
-			zuf_time_set(&sa.ctime, &inode->i_ctime);
-		}
-	}
+	if (!(flags & S_CTIME))
+		zuf_keep_ctime(inode, &sa);
 	return zuf_send_setattr(inode, &sa);
 }
 

@@ -487,6 +487,8 @@ static struct inode *zuf_alloc_inode(struct super_block *sb)
 	spin_lock_init(&zi->ext_lock);
 	spin_lock_init(&zi->attr_lock);
 	zi->attr_version = 0;
+	zi->lazy_times = 0;
+	mutex_init(&zi->setattr_lock);
 	zi->ext_n = 0;
 	zi->ext_gen = 0;
 	zi->ext = NULL;
@@ -502,9 +504,16 @@ static void zuf_free_inode(struct inode *inode)
 	kmem_cache_free(zuf_inode_cachep, ZUF_I(inode));
 }
 
+/* lazytime's times (zuf_write_lazy_times): writeback, sync, final iput */
+static int zuf_write_inode(struct inode *inode, struct writeback_control *wbc)
+{
+	return zuf_write_lazy_times(inode, ZUF_CALL_NOWAIT_SRV);
+}
+
 static const struct super_operations zuf_sops = {
 	.alloc_inode	= zuf_alloc_inode,
 	.free_inode	= zuf_free_inode,
+	.write_inode	= zuf_write_inode,
 	.evict_inode	= zuf_evict_inode,
 	.put_super	= zuf_put_super,
 	.sync_fs	= zuf_sync_fs,

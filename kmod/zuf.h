@@ -261,6 +261,9 @@ struct zuf_inode_info {
 	atomic_t ext_users;
 	spinlock_t attr_lock;		/* attr_version, applying attributes */
 	u64 attr_version;		/* see zuf_update_inode() */
+	/* lazytime: S_ATIME/S_MTIME/S_CTIME changed here, not yet sent */
+	unsigned int lazy_times;	/* under attr_lock */
+	struct mutex setattr_lock;	/* one SETATTR at a time per inode */
 };
 
 static inline struct zuf_inode_info *ZUF_I(struct inode *inode)
@@ -293,6 +296,7 @@ int zuf_getattr(struct user_namespace *mnt_userns, const struct path *path,
 int zuf_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		struct iattr *attr);
 int zuf_update_time(struct inode *inode, struct timespec64 *time, int flags);
+int zuf_write_lazy_times(struct inode *inode, unsigned int call_flags);
 int zuf_set_size(struct inode *inode, loff_t size);
 int zuf_set_mode(struct inode *inode, umode_t mode);
 void zuf_evict_inode(struct inode *inode);

@@ -42,6 +42,7 @@ static const struct {
 	{ "nodiratime", MS_NODIRATIME, 0 }, { "diratime", 0, MS_NODIRATIME },
 	{ "relatime", MS_RELATIME, 0 }, { "norelatime", 0, MS_RELATIME },
 	{ "strictatime", MS_STRICTATIME, 0 },
+	{ "lazytime", MS_LAZYTIME, 0 }, { "nolazytime", 0, MS_LAZYTIME },
 };
 
 bool zusd_zuf_mount_flag(const char *opt, unsigned long *flags)
