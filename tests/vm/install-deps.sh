@@ -25,12 +25,13 @@ set -euo pipefail
 #   systemd, systemd-sysv  --systemd guest mode (systemd as PID 1)
 #   procps, coreutils   ps, timeout, stat ... in the guest
 #   perl                statx() and fio JSON checks in guest scripts (JSON::PP)
+#   stress-ng           its filesystem stressors on a zuf mount (zuf-pmfs2-stressng.sh)
 PKGS=(
 	qemu-system-x86 qemu-utils
 	linux-image-amd64 linux-headers-amd64
 	busybox-static cpio gzip xz-utils zstd
 	kmod ndctl daxctl fio e2fsprogs xfsprogs util-linux
-	systemd systemd-sysv procps coreutils perl
+	systemd systemd-sysv procps coreutils perl stress-ng
 )
 # --debug-kernel: building Debian's 6.1 source (tests/vm/debug-kernel.sh)
 #   linux-source-6.1    the source tarball (/usr/src/linux-source-6.1.tar.xz)

@@ -25,6 +25,7 @@ ZUF_VM_FILES = \
 	tests/vm/zuf-pmfs2-shutdown.sh \
 	tests/vm/zuf-pmfs2-times.sh \
 	tests/vm/times-seq.py \
+	tests/vm/zuf-pmfs2-stressng.sh \
 	tests/vm/zuf-pmfs2-tiermap.sh \
 	tests/vm/zuf-main-job.sh \
 	tests/vm/zuf-hostile.sh \
