@@ -31,18 +31,18 @@ static void mount_log(struct zus_sb *sb, int prio, const char *msg)
 
 /*
  * The plugin logged the details; add what to do about it.  Error meanings
- * follow pmfs2_lib.h: EINVAL not this fs at all, EUCLEAN damaged,
- * EOPNOTSUPP a newer format.
+ * follow pmfs2_lib.h: EINVAL not this fs at all (or a bad mount option),
+ * EUCLEAN damaged, EOPNOTSUPP a newer format.
  */
 static void mount_hint(const struct zusd_mount_args *a, const char *fstype,
 		       int err)
 {
 	switch (err) {
 	case -EINVAL:
+		/* not this fs, or a bad option: the plugin said which */
 		fprintf(stderr,
-			"zusd: %s does not hold a %s filesystem.\n"
-			"  To create one run: mkfs.%s %s  (destroys its contents)\n",
-			a->device, fstype, fstype, a->device);
+			"zusd: %s: not mounted: %s refused the device or the mount options (the reason is above; see %s(5))\n",
+			a->device, fstype, fstype);
 		break;
 	case -EUCLEAN:
 	case -EBADMSG:

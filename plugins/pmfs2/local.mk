@@ -9,6 +9,7 @@ noinst_LTLIBRARIES += plugins/pmfs2/libpmfs2core.la
 plugins_pmfs2_libpmfs2core_la_SOURCES = \
 	plugins/pmfs2/pmfs2.h \
 	plugins/pmfs2/super.c \
+	plugins/pmfs2/options.c \
 	plugins/pmfs2/journal.c \
 	plugins/pmfs2/balloc.c \
 	plugins/pmfs2/inode.c \

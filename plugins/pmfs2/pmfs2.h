@@ -41,6 +41,13 @@ struct pmfs2_vec {
 struct pmfs2_sbi;
 struct pmfs2_tier;
 
+/* pmfs2's mount options (options.c) */
+struct pmfs2_options {
+	unsigned int tier_low, tier_high;	/* % of pmem data blocks free */
+	unsigned int tier_qd;			/* 0: the backend's default */
+	bool tier_thread;
+};
+
 /* The one transaction in flight (see pmfs2_format.h for the protocol). */
 struct pmfs2_tx {
 	struct pmfs2_sbi *sbi;
@@ -82,6 +89,7 @@ struct pmfs2_sbi {
 	uint64_t ihint;
 	uint64_t next_gen;
 
+	struct pmfs2_options opts;	/* as mounted */
 	struct pmfs2_tier *tier;	/* NULL: no tier device (tier.c) */
 };
 
@@ -95,6 +103,17 @@ static inline bool pmfs2_ro(struct pmfs2_sbi *sbi)
 {
 	return __atomic_load_n(&sbi->ro, __ATOMIC_RELAXED);
 }
+
+/* ---- mount options (options.c) ---- */
+void pmfs2_options_default(struct pmfs2_options *o);
+/*
+ * Parse opts (NULL: none) over *o (the defaults, or at a remount the
+ * mounted options: what it does not name stays); an unknown option, a bad value or
+ * tier_low >= tier_high is -EINVAL with the reason in err.  remount: opts
+ * are as given to mount(8), tier= and tier_backend= included.
+ */
+int pmfs2_options_parse(const char *opts, bool remount,
+			struct pmfs2_options *o, char *err, size_t errlen);
 
 /* ---- messages (super.c) ---- */
 void pmfs2_msg(struct pmfs2_sbi *sbi, int prio, const char *fmt, ...)

@@ -47,12 +47,15 @@ struct zus_tier_status;
 
 /* ---- tier.c: mount / umount ---- */
 /* After the allocators exist, before the inode scan: find, check and
- * attach the tier (refusing a missing or foreign one), parse options. */
+ * attach the tier (refusing a missing or foreign one) with sbi->opts. */
 int pmfs2_tier_init(struct pmfs2_sbi *sbi);
 /* After the scan: start the migrator thread (unless tier_thread=0). */
 int pmfs2_tier_start(struct pmfs2_sbi *sbi);
 /* The migrator thread stops (after the migration it is doing). */
 void pmfs2_tier_stop(struct pmfs2_sbi *sbi);
+/* Remount: new watermarks; the migrator stopped, no transaction open. */
+void pmfs2_tier_set_marks(struct pmfs2_sbi *sbi, unsigned int low_pct,
+			  unsigned int high_pct);
 void pmfs2_tier_fini(struct pmfs2_sbi *sbi);
 /* Mount scan: a tier block referenced by an inode (-EUCLEAN if twice). */
 int pmfs2_tier_mark(struct pmfs2_sbi *sbi, uint64_t tblk);

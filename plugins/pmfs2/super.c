@@ -174,6 +174,13 @@ int pmfs2_mount(struct zus_sb *zsb)
 	pthread_mutex_init(&sbi->tx_lock, NULL);
 	pthread_mutex_init(&sbi->alloc_lock, NULL);
 
+	pmfs2_options_default(&sbi->opts);
+	err = pmfs2_options_parse(zsb->options, false, &sbi->opts, err_msg,
+				  sizeof(err_msg));
+	if (err) {
+		pmfs2_msg(sbi, ZUS_LOG_ERR, "%s", err_msg);
+		goto fail;
+	}
 	err_msg[0] = 0;
 	err = pmfs2_super_load(sbi->pm, &sbi->s, &backup, err_msg,
 			       sizeof(err_msg));
@@ -249,11 +256,34 @@ void pmfs2_umount(struct zus_sb *zsb)
 int pmfs2_remount(struct zus_sb *zsb, const char *options, bool readonly)
 {
 	struct pmfs2_sbi *sbi = PMFS2_SBI(zsb);
-	int err = 0;
+	struct pmfs2_options o;
+	char msg[256];
+	int err;
+
+	o = sbi->opts;		/* what a remount does not name stays */
+	err = pmfs2_options_parse(options, true, &o, msg, sizeof(msg));
+	if (!err && sbi->tier && (o.tier_thread != sbi->opts.tier_thread ||
+				  o.tier_qd != sbi->opts.tier_qd)) {
+		snprintf(msg, sizeof(msg),
+			 "remount: tier_thread= and tier_qd= cannot change on a mounted filesystem (mounted with tier_thread=%d,tier_qd=%u): umount and mount again",
+			 sbi->opts.tier_thread, sbi->opts.tier_qd);
+		err = -EINVAL;
+	}
+	if (err) {
+		pmfs2_msg(sbi, ZUS_LOG_ERR, "%s", msg);
+		return err;
+	}
+	/* the migrator reads the watermarks: stopped while they change */
+	if (o.tier_low != sbi->opts.tier_low ||
+	    o.tier_high != sbi->opts.tier_high)
+		pmfs2_tier_stop(sbi);
 
 	/* quiesce: no namespace change nor transaction in flight */
 	pthread_rwlock_wrlock(&sbi->ns_lock);
 	pthread_mutex_lock(&sbi->tx_lock);
+	pmfs2_tier_set_marks(sbi, o.tier_low, o.tier_high);
+	sbi->opts.tier_low = o.tier_low;
+	sbi->opts.tier_high = o.tier_high;
 	if (readonly && !sbi->ro) {
 		write_state(sbi, __atomic_load_n(&sbi->errors, __ATOMIC_RELAXED) ?
 			    PMFS2_STATE_ERROR :

@@ -1024,54 +1024,6 @@ int pmfs2_tier_status(struct zus_sb *zsb, struct zus_tier_status *st)
 
 /* ---- mount ----------------------------------------------------------------- */
 
-/* tier_low=N,tier_high=N (percent), tier_thread=0|1, tier_qd=N */
-static int parse_options(struct pmfs2_tier *t, const char *opts)
-{
-	const char *p = opts;
-
-	while (p && *p) {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		char key[32], *end;
-		unsigned long v;
-		const char *eq = memchr(p, '=', len);
-
-		if (eq && (size_t)(eq - p) < sizeof(key) &&
-		    !strncmp(p, "tier_", 5)) {
-			memcpy(key, p, (size_t)(eq - p));
-			key[eq - p] = 0;
-			v = strtoul(eq + 1, &end, 10);
-			if (end != p + len || eq + 1 == end)
-				goto bad;
-			if (!strcmp(key, "tier_low") && v <= 90)
-				t->low_pct = (unsigned int)v;
-			else if (!strcmp(key, "tier_high") && v <= 95)
-				t->high_pct = (unsigned int)v;
-			else if (!strcmp(key, "tier_thread") && v <= 1)
-				t->use_thread = v;
-			else if (!strcmp(key, "tier_qd") && v >= 1 && v <= 256)
-				t->qd = (unsigned int)v;
-			else
-				goto bad;
-		} else if (!strncmp(p, "tier_", 5)) {
-			goto bad;
-		}
-		p = e ? e + 1 : NULL;
-	}
-	if (t->low_pct >= t->high_pct) {
-		pmfs2_msg(t->sbi, ZUS_LOG_ERR,
-			  "tier_low=%u must be below tier_high=%u",
-			  t->low_pct, t->high_pct);
-		return -EINVAL;
-	}
-	return 0;
-bad:
-	pmfs2_msg(t->sbi, ZUS_LOG_ERR,
-		  "bad tier option in \"%s\" (tier_low=%%, tier_high=%%, tier_thread=0|1, tier_qd=1..256)",
-		  opts);
-	return -EINVAL;
-}
-
 /* Attach dev and check its header against devs[idx]; 0 if it is ours. */
 static int probe(struct pmfs2_tier *t, struct zus_tier_dev *dev,
 		 unsigned int idx, void **ctx)
@@ -1219,16 +1171,14 @@ int pmfs2_tier_init(struct pmfs2_sbi *sbi)
 	t->sbi = sbi;
 	t->be = zsb->tier_backend;
 	t->devidx = idx;
-	t->low_pct = PMFS2_TIER_DEF_LOW;
-	t->high_pct = PMFS2_TIER_DEF_HIGH;
-	t->use_thread = true;
+	t->low_pct = sbi->opts.tier_low;
+	t->high_pct = sbi->opts.tier_high;
+	t->use_thread = sbi->opts.tier_thread;
+	t->qd = sbi->opts.tier_qd;
 	pthread_mutex_init(&t->tlock, NULL);
 	pthread_mutex_init(&t->run_lock, NULL);
 	pthread_mutex_init(&t->q_lock, NULL);
 	pthread_cond_init(&t->q_cond, NULL);
-	err = parse_options(t, zsb->options);
-	if (err)
-		goto fail;
 	for (unsigned int j = 0; j < zsb->ntier && !t->bectx; j++) {
 		err = probe(t, &zsb->tier[j], idx, &t->bectx);
 		if (!err)
@@ -1288,6 +1238,9 @@ int pmfs2_tier_start(struct pmfs2_sbi *sbi)
 
 	if (!t || !t->use_thread || t->thread_on || sbi->ro)
 		return 0;
+	pthread_mutex_lock(&t->q_lock);
+	t->stop = false;	/* a remount may restart a stopped migrator */
+	pthread_mutex_unlock(&t->q_lock);
 	err = pthread_create(&t->thread, NULL, migrator, t);
 	if (err) {
 		pmfs2_msg(sbi, ZUS_LOG_ERR, "cannot start the migrator: %s",
@@ -1310,6 +1263,21 @@ void pmfs2_tier_stop(struct pmfs2_sbi *sbi)
 	pthread_mutex_unlock(&t->q_lock);
 	pthread_join(t->thread, NULL);
 	t->thread_on = false;
+}
+
+void pmfs2_tier_set_marks(struct pmfs2_sbi *sbi, unsigned int low_pct,
+			  unsigned int high_pct)
+{
+	struct pmfs2_tier *t = sbi->tier;
+
+	if (!t || (t->low_pct == low_pct && t->high_pct == high_pct))
+		return;
+	t->low_pct = low_pct;
+	t->high_pct = high_pct;
+	t->low_blocks = t->data_blocks * low_pct / 100;
+	t->high_blocks = t->data_blocks * high_pct / 100;
+	pmfs2_msg(sbi, ZUS_LOG_INFO, "tier watermarks now %u%%/%u%%",
+		  low_pct, high_pct);
 }
 
 void pmfs2_tier_fini(struct pmfs2_sbi *sbi)

@@ -3,7 +3,7 @@
  * test_pmfs2_mount.c - mount-time work and hostile images: orphans
  * reclaimed at the next mount, interrupted truncates finished, read-only
  * remount, statfs, corrupt pointers answered with -EUCLEAN (never a crash),
- * and a small fuzz of metadata bytes over mount/lookup/readdir/getattr/read.
+ * mount options checked as ext4 checks them, and a small fuzz of metadata bytes over mount/lookup/readdir/getattr/read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +262,83 @@ START_TEST(fuzz_metadata)
 }
 END_TEST
 
+/* Mount options: an unknown option or a bad value fails the mount with
+ * EINVAL and a message naming it (as ext4 and xfs do); a remount keeps
+ * what it does not name. */
+START_TEST(mount_options)
+{
+	static const char *const bad[] = {
+		"bogus", "dax", "tier_low", "tier_low=", "tier_low=abc",
+		"tier_low=91", "tier_low=-1", "tier_high=96", "tier_qd=0",
+		"tier_qd=257", "tier_thread=2", "tier_low=20,tier_high=20",
+		"tier_low=5,errors=remount-ro", "tier=/dev/nvme0n1",
+		"tier_backend=uring", "tier_lowx=5", "tier_low=99999999999999999999",
+	};
+	static const char *const good[] = {
+		"", ",", "tier_low=5,tier_high=30", "tier_thread=0,tier_qd=256",
+		"tier_low=0,tier_high=1", ",tier_qd=1,",
+	};
+	struct pmfs2_options o;
+	uint64_t f;
+
+	tfs_umount(&t);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t.sb.options = bad[i];
+		t.nerrlog = 0;
+		t.lastlog[0] = 0;
+		ck_assert_msg(tfs_mount(&t) == -EINVAL, "mount -o %s", bad[i]);
+		ck_assert_int_eq(t.nerrlog, 1);
+		ck_assert_msg(strstr(t.lastlog, "mount option"),
+			      "-o %s: %s", bad[i], t.lastlog);
+	}
+	t.sb.options = "bogus";
+	tfs_mount(&t);
+	ck_assert_ptr_nonnull(strstr(t.lastlog, "unknown mount option 'bogus'"));
+	ck_assert_ptr_nonnull(strstr(t.lastlog, "tier_low=PCT"));
+	t.sb.options = "tier_lowx=5,tier_low=5";
+	tfs_mount(&t);
+	ck_assert_ptr_nonnull(strstr(t.lastlog, "'tier_lowx=5'"));
+	t.sb.options = "tier_qd=0";
+	tfs_mount(&t);
+	ck_assert_ptr_nonnull(strstr(t.lastlog, "from 1 to 256"));
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		t.sb.options = good[i];
+		ck_assert_msg(tfs_mount(&t) == 0, "mount -o %s: %s", good[i],
+			      t.lastlog);
+		tfs_umount(&t);
+	}
+	t.sb.options = "tier_low=5,tier_high=30,tier_qd=8";
+	ck_assert_int_eq(tfs_mount(&t), 0);
+	o = PMFS2_SBI(&t.sb)->opts;
+	ck_assert_uint_eq(o.tier_low, 5);
+	ck_assert_uint_eq(o.tier_high, 30);
+	ck_assert_uint_eq(o.tier_qd, 8);
+	ck_assert(o.tier_thread);
+
+	/* remount: fstab's tier= and tier_backend= come along and are taken */
+	ck_assert_int_eq(t.ops->remount(&t.sb,
+			 "tier=/dev/nvme0n1,tier_backend=uring,tier_high=40",
+			 false), 0);
+	o = PMFS2_SBI(&t.sb)->opts;
+	ck_assert_uint_eq(o.tier_low, 5);
+	ck_assert_uint_eq(o.tier_high, 40);
+	/* a bad remount changes nothing and leaves the mount writable */
+	t.nerrlog = 0;
+	ck_assert_int_eq(t.ops->remount(&t.sb, "bogus", true), -EINVAL);
+	ck_assert_int_eq(t.nerrlog, 1);
+	ck_assert_int_eq(t.ops->remount(&t.sb, "tier_low=50", false), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(t.lastlog, "must be below tier_high=40"));
+	ck_assert_uint_eq(PMFS2_SBI(&t.sb)->opts.tier_low, 5);
+	ck_assert(!t.sb.readonly);
+	f = tfs_create(&t, root, "after-bad-remount");
+	ck_assert_uint_ne(f, 0);
+	ck_assert_int_eq(t.ops->remount(&t.sb, "", true), 0);
+	ck_assert(t.sb.readonly);
+	ck_assert_uint_eq(PMFS2_SBI(&t.sb)->opts.tier_high, 40);
+	t.sb.options = NULL;
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("pmfs2_mount");
@@ -274,6 +351,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, readonly_statfs);
 	tcase_add_test(tc, corrupt_pointers);
 	tcase_add_test(tc, fuzz_metadata);
+	tcase_add_test(tc, mount_options);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -102,29 +102,51 @@ START_TEST(fill_far_past_pmem)
 }
 END_TEST
 
+/* Wait (8 s at most) until pct % of pmem is free and no migration runs. */
+static struct zus_tier_status wait_free(uint64_t pct, uint64_t *free_pct)
+{
+	struct zus_tier_status st;
+
+	for (int i = 0; i < 400; i++) {
+		st = tt_status(&t);
+		*free_pct = st.pmem_free_bytes * 100 / st.pmem_bytes;
+		if (*free_pct >= pct && !st.migrating)
+			break;
+		usleep(20000);
+	}
+	return st;
+}
+
 /* The background migrator keeps free pmem between the watermarks. */
 START_TEST(background_migrator)
 {
 	struct zus_tier_status st;
 	uint64_t ino, free_pct;
-	int i;
 
 	tt_setup(&t, &pm, TIER_SIZE, backends[_i], "tier_low=15,tier_high=30");
 	mount_ok();
 	ino = tt_create(&t, "big");
 	tt_write_pat(&t, ino, 9, 0, 40 * MiB, 256 << 10);
 	/* let the migrator catch up: back above the low watermark */
-	for (i = 0; i < 200; i++) {
-		st = tt_status(&t);
-		free_pct = st.pmem_free_bytes * 100 / st.pmem_bytes;
-		if (free_pct >= 15 && !st.migrating)
-			break;
-		usleep(20000);
-	}
+	st = wait_free(15, &free_pct);
 	ck_assert_uint_ge(free_pct, 15);
 	ck_assert_uint_eq(st.low_pct, 15);
 	ck_assert_uint_eq(st.high_pct, 30);
 	ck_assert_uint_gt(st.migrate_bytes_per_sec, 0);
+	ck_assert_uint_eq(tt_check_pat(&t, ino, 9, 0, 40 * MiB, 1 << 20), 0);
+
+	/* a remount moves the watermarks and the migrator follows them */
+	ck_assert_int_eq(pmfs2_ops.remount(&t.sb,
+			 "tier=/dev/nvme0n1,tier_low=40,tier_high=60", false), 0);
+	st = wait_free(40, &free_pct);
+	ck_assert_uint_eq(st.low_pct, 40);
+	ck_assert_uint_eq(st.high_pct, 60);
+	ck_assert_uint_ge(free_pct, 40);
+	/* the migrator's thread and queue depth are fixed at mount */
+	ck_assert_int_eq(pmfs2_ops.remount(&t.sb, "tier_qd=8", false), -EINVAL);
+	ck_assert_int_eq(pmfs2_ops.remount(&t.sb, "tier_thread=0", false),
+			 -EINVAL);
+	ck_assert_uint_eq(tt_status(&t).low_pct, 40);
 	ck_assert_uint_eq(tt_check_pat(&t, ino, 9, 0, 40 * MiB, 1 << 20), 0);
 	tt_umount(&t);
 	ck_assert_uint_eq(tt_fsck(&t), 0);

@@ -8,7 +8,8 @@
 #   the tier; read it all back (O_DIRECT, past the page cache); unmount;
 #   remount with the sync backend and read it all again; fsck.pmfs2 -n.
 #   Refusals: mounting without tier= and mounting with another filesystem's
-#   tier both fail with a message naming the expected tier, and mount nothing.
+#   tier both fail with a message naming the expected tier, and mount nothing;
+#   so do an unknown option and a bad value, naming it.
 #   Last, the in-process host with a tier (zus-inproc-run --tier).
 #
 # Runs from the top build directory (as `make check` does) or with
@@ -109,6 +110,16 @@ expect foreign "$TIER_UUID"
 expect foreign "tier=PATH"
 refuse missing "tier=$T/no-such-tier"
 expect missing "$T/no-such-tier"
+# a misspelt or unknown option fails the mount (as ext4's and xfs's do)
+refuse badopt "tier=$TIER,tier_lwo=5"
+expect badopt "unknown mount option 'tier_lwo=5'"
+expect badopt "tier_low=PCT"
+refuse badopt2 "tier=$TIER,dax"
+expect badopt2 "unknown mount option 'dax'"
+refuse badval "tier=$TIER,tier_high=200"
+expect badval "mount option 'tier_high=200': want tier_high=N with N from 1 to 95"
+refuse badmarks "tier=$TIER,tier_low=30,tier_high=20"
+expect badmarks "tier_low=30 must be below tier_high=20"
 
 echo "== fill 90 % of the capacity over FUSE (uring backend)"
 mount_fs "tier=$TIER,tier_backend=uring"
