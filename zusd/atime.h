@@ -17,6 +17,10 @@
  *   and never on a read-only mount, nor when atime already equals now.
  * An access is a read that returned data and a readdir.  The update is a
  * setattr of atime alone with ZUS_SET_KEEP_CTIME: ctime never moves.
+ * lazytime is folded in too (ZUS_ATIME_LAZYTIME): the FUSE transport keeps
+ * such an update in memory until the inode is synced, changed, evicted or
+ * unmounted (fuse_inodes.h); the in-process host writes it at once, which
+ * lazytime allows.
  *
  * Header only: zusd/inproc.c is also built straight from source.
  */
@@ -37,6 +41,7 @@ enum {
 	ZUS_MS_NODIRATIME	= 1u << 1,
 	ZUS_MS_RELATIME		= 1u << 2,
 	ZUS_MS_STRICTATIME	= 1u << 3,
+	ZUS_MS_LAZYTIME		= 1u << 4,
 };
 
 /* the policy they make (the mount's MNT_* flags) */
@@ -44,6 +49,7 @@ enum {
 	ZUS_ATIME_NOATIME	= 1u << 0,
 	ZUS_ATIME_NODIRATIME	= 1u << 1,
 	ZUS_ATIME_RELATIME	= 1u << 2,	/* none of the three: strictatime */
+	ZUS_ATIME_LAZYTIME	= 1u << 3,	/* updates may wait in memory */
 };
 
 /* The default: what mount(2) gives when no atime option is given. */
@@ -66,6 +72,8 @@ static inline bool zus_atime_opt(const char *opt, size_t len, unsigned int *ms)
 		{ "relatime", ZUS_MS_RELATIME, 0 },
 		{ "norelatime", 0, ZUS_MS_RELATIME },
 		{ "strictatime", ZUS_MS_STRICTATIME, 0 },
+		{ "lazytime", ZUS_MS_LAZYTIME, 0 },
+		{ "nolazytime", 0, ZUS_MS_LAZYTIME },
 	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
@@ -95,6 +103,8 @@ static inline unsigned int zus_atime_policy(unsigned int ms)
 		pol |= ZUS_ATIME_NODIRATIME;
 	if (ms & ZUS_MS_STRICTATIME)
 		pol &= ~(ZUS_ATIME_RELATIME | ZUS_ATIME_NOATIME);
+	if (ms & ZUS_MS_LAZYTIME)
+		pol |= ZUS_ATIME_LAZYTIME;
 	return pol;
 }
 

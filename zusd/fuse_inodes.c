@@ -18,6 +18,9 @@ struct zfi_entry {
 	uint64_t ino;
 	uint64_t nlookup;
 	uint64_t nopen;
+	bool atime_pending;	/* lazytime: atime not written yet */
+	struct zus_time atime;
+	int64_t atime_since;
 };
 
 #define ZFI_MIN_BUCKETS	1024
@@ -38,6 +41,7 @@ int zfi_init(struct zfi_table *t, uint64_t pinned_ino, zfi_evict_t evict,
 	t->count = 0;
 	t->pinned_ino = pinned_ino;
 	t->evict = evict;
+	t->flush_atime = NULL;
 	t->ctx = ctx;
 	pthread_mutex_init(&t->lock, NULL);
 	return 0;
@@ -104,6 +108,8 @@ static void zfi_put(struct zfi_table *t, struct zfi_entry **pp)
 		return;
 	*pp = e->next;
 	t->count--;
+	if (e->atime_pending && t->flush_atime)
+		t->flush_atime(t->ctx, e->ino, &e->atime);
 	if (e->ino != t->pinned_ino)
 		t->evict(t->ctx, e->ino);
 	free(e);
@@ -164,6 +170,62 @@ void zfi_release(struct zfi_table *t, uint64_t ino)
 		zfi_put(t, pp);
 	}
 	pthread_mutex_unlock(&t->lock);
+}
+
+int zfi_atime_defer(struct zfi_table *t, uint64_t ino,
+		    const struct zus_time *atime, int64_t since)
+{
+	struct zfi_entry *e;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&t->lock);
+	/* the kernel never counts the root: its entry may have to be made */
+	e = ino == t->pinned_ino ? zfi_get(t, ino) : *zfi_find(t, ino);
+	if (!e && ino == t->pinned_ino)
+		ret = -ENOMEM;
+	if (e && (e->nlookup || e->nopen || ino == t->pinned_ino)) {
+		if (!e->atime_pending)
+			e->atime_since = since;
+		e->atime_pending = true;
+		e->atime = *atime;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
+bool zfi_atime_get(struct zfi_table *t, uint64_t ino, struct zus_time *atime,
+		   int64_t *since)
+{
+	struct zfi_entry *e;
+	bool found = false;
+
+	pthread_mutex_lock(&t->lock);
+	e = *zfi_find(t, ino);
+	if (e && e->atime_pending) {
+		*atime = e->atime;
+		if (since)
+			*since = e->atime_since;
+		found = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
+bool zfi_atime_take(struct zfi_table *t, uint64_t ino, struct zus_time *atime)
+{
+	struct zfi_entry *e;
+	bool found = false;
+
+	pthread_mutex_lock(&t->lock);
+	e = *zfi_find(t, ino);
+	if (e && e->atime_pending) {
+		*atime = e->atime;
+		e->atime_pending = false;
+		found = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return found;
 }
 
 size_t zfi_count(struct zfi_table *t)

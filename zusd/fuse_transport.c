@@ -108,8 +108,13 @@ static int zf_name_ok(const char *name)
 	return strlen(name) <= ZUS_NAME_MAX ? 0 : -ENAMETOOLONG;
 }
 
-static void zf_stat(const struct zus_attr *a, struct stat *st)
+/* lazytime: an atime kept in memory is the inode's atime (fuse_inodes.h) */
+static void zf_stat(struct zfuse *z, const struct zus_attr *a, struct stat *st)
 {
+	struct zus_time at = a->atime;
+
+	if (z->atime & ZUS_ATIME_LAZYTIME)
+		zfi_atime_get(&z->inodes, a->ino, &at, NULL);
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino;
 	st->st_mode = a->mode;
@@ -120,21 +125,21 @@ static void zf_stat(const struct zus_attr *a, struct stat *st)
 	st->st_size = (off_t)a->size;
 	st->st_blocks = (blkcnt_t)a->blocks;
 	st->st_blksize = a->blksize ? a->blksize : 4096;
-	st->st_atim.tv_sec = a->atime.sec;
-	st->st_atim.tv_nsec = a->atime.nsec;
+	st->st_atim.tv_sec = at.sec;
+	st->st_atim.tv_nsec = at.nsec;
 	st->st_mtim.tv_sec = a->mtime.sec;
 	st->st_mtim.tv_nsec = a->mtime.nsec;
 	st->st_ctim.tv_sec = a->ctime.sec;
 	st->st_ctim.tv_nsec = a->ctime.nsec;
 }
 
-static void zf_fill_entry(const struct zfuse *z, const struct zus_attr *a,
+static void zf_fill_entry(struct zfuse *z, const struct zus_attr *a,
 			  struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = zf_swap(z, a->ino);
 	e->generation = a->generation;
-	zf_stat(a, &e->attr);
+	zf_stat(z, a, &e->attr);
 	e->attr_timeout = ZF_TIMEOUT;
 	e->entry_timeout = ZF_TIMEOUT;
 }
@@ -170,6 +175,74 @@ static void zf_evict(void *ctx, uint64_t ino)
 
 	if (z->ops->evict)
 		z->ops->evict(z->sb, ino);
+}
+
+/* lazytime: write an atime kept in memory (errors ignored, as the VFS's) */
+static void zf_write_atime(struct zfuse *z, uint64_t ino,
+			   const struct zus_time *atime)
+{
+	struct zus_setattr sa = {
+		.valid = ZUS_SET_ATIME | ZUS_SET_KEEP_CTIME,
+		.atime = *atime,
+	};
+	struct zus_attr a;
+
+	if (z->ops->setattr && !z->sb->readonly)
+		(void)z->ops->setattr(z->sb, ino, &sa, &a);
+}
+
+static void zf_flush_atime(void *ctx, uint64_t ino,
+			   const struct zus_time *atime)
+{
+	zf_write_atime(ctx, ino, atime);
+}
+
+/* lazytime: an atime waits in memory at most this long (the kernel's
+ * dirtytime_expire_interval), then goes with the inode's next access */
+#define ZF_LAZY_EXPIRE_SEC	(12 * 60 * 60)
+
+static int64_t zf_mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * An access to ino (a read that returned data, an mmap fault, a readdir):
+ * atime moves as the mount's options say (atime.h).  Under lazytime the
+ * new atime stays in memory (zf_stat reports it) until fsync, setattr,
+ * eviction, unmount or ZF_LAZY_EXPIRE_SEC; a crash loses it, as lazytime
+ * allows.
+ */
+static void zf_access(struct zfuse *z, uint64_t ino)
+{
+	struct zus_time now, kept;
+	struct timespec ts;
+	int64_t since = zf_mono_sec();
+	struct zus_attr a;
+
+	if (!(z->atime & ZUS_ATIME_LAZYTIME)) {
+		zus_atime_touch(z->ops, z->sb, ino, z->atime);
+		return;
+	}
+	if (!zus_atime_ever(z->atime, z->sb->readonly) || !z->ops->setattr ||
+	    z->ops->getattr(z->sb, ino, &a))
+		return;
+	if (zfi_atime_get(&z->inodes, ino, &kept, &since))
+		a.atime = kept;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now.sec = ts.tv_sec;
+	now.nsec = (uint32_t)ts.tv_nsec;
+	if (!zus_atime_needs_update(z->atime, z->sb->readonly, &a, &now))
+		return;
+	if (zfi_atime_defer(&z->inodes, ino, &now, zf_mono_sec()) ||
+	    zf_mono_sec() - since >= ZF_LAZY_EXPIRE_SEC) {
+		/* nobody to keep it for, or kept long enough */
+		zfi_atime_take(&z->inodes, ino, &kept);
+		zf_write_atime(z, ino, &now);
+	}
 }
 
 /* ---- POSIX ACL bookkeeping (only when the kernel enforces ACLs) ------- */
@@ -497,7 +570,7 @@ static void zf_getattr(fuse_req_t req, fuse_ino_t ino,
 		zf_reply_ret(req, ret);
 		return;
 	}
-	zf_stat(&a, &st);
+	zf_stat(z, &a, &st);
 	fuse_reply_attr(req, &st, ZF_TIMEOUT);
 }
 
@@ -513,6 +586,7 @@ static void zf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	struct zfuse *z = zf_of(req);
 	struct zus_setattr sa;
+	struct zus_time kept;
 	struct zus_attr a;
 	struct timespec now;
 	struct stat st;
@@ -563,6 +637,12 @@ static void zf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		sa.valid |= ZUS_SET_CTIME;
 		sa.ctime = zf_time(&attr->st_ctim);
 	}
+	/* lazytime: an atime kept in memory goes with the change */
+	if (zfi_atime_take(&z->inodes, zf_swap(z, ino), &kept) &&
+	    !(sa.valid & ZUS_SET_ATIME)) {
+		sa.valid |= ZUS_SET_ATIME;
+		sa.atime = kept;
+	}
 	ret = (int)ZF_CALL(z, ZUSD_OP_SETATTR, 0,
 			   z->ops->setattr(z->sb, zf_swap(z, ino), &sa, &a));
 	if (!ret && (sa.valid & ZUS_SET_MODE))
@@ -571,7 +651,7 @@ static void zf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		zf_reply_ret(req, ret);
 		return;
 	}
-	zf_stat(&a, &st);
+	zf_stat(z, &a, &st);
 	fuse_reply_attr(req, &st, ZF_TIMEOUT);
 }
 
@@ -810,8 +890,7 @@ static void zf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 * the page cache serves leaves atime alone.
 		 */
 		if (n)
-			zus_atime_touch(z->ops, z->sb, zf_swap(z, ino),
-					z->atime);
+			zf_access(z, zf_swap(z, ino));
 		fuse_reply_buf(req, buf, (size_t)n);
 	}
 	free(buf);
@@ -877,8 +956,12 @@ static void zf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi ZF_UNUSED)
 {
 	struct zfuse *z = zf_of(req);
+	struct zus_time kept;
 	int ret = 0;
 
+	/* lazytime: fsync writes the times, fdatasync does not (as the VFS) */
+	if (!datasync && zfi_atime_take(&z->inodes, zf_swap(z, ino), &kept))
+		zf_write_atime(z, zf_swap(z, ino), &kept);
 	/* operations are durable on return; fsync is for plugins that batch */
 	if (z->ops->fsync)
 		ret = (int)ZF_CALL(z, ZUSD_OP_FSYNC, 0,
@@ -1076,7 +1159,7 @@ static void zf_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	/* an access, as the VFS's getdents: before the reply (zf_read) */
 	if (!ret || d.pos)
-		zus_atime_touch(z->ops, z->sb, zf_swap(z, ino), z->atime);
+		zf_access(z, zf_swap(z, ino));
 	/* on error, what was emitted goes first; the next call fails */
 	if (ret && !d.pos) {
 		zf_reply_ret(req, ret);
@@ -1341,7 +1424,7 @@ static const char *const zf_mount_opts[] = {
 	"ro", "rw", "allow_other", "allow_root", "default_permissions",
 	"suid", "nosuid", "dev", "nodev", "exec", "noexec", "async", "sync",
 	"atime", "noatime", "diratime", "nodiratime", "relatime", "norelatime",
-	"strictatime", "dirsync", "auto_unmount", "max_read=", "blksize=",
+	"strictatime", "lazytime", "nolazytime", "dirsync", "auto_unmount", "max_read=", "blksize=",
 	"context=", "fscontext=", "defcontext=", "rootcontext=", NULL,
 };
 
@@ -1376,11 +1459,11 @@ static char *zf_escape(const char *s)
 }
 
 /*
- * The atime options are ours (the kernel's FUSE never updates atime): they
- * make *atime and stay away from libfuse.  libfuse 3.14 refuses all of them
- * but atime and noatime, so the kernel's mount gets only "noatime", when
- * that is the policy: /proc/mounts and statvfs show relatime for
- * strictatime, and no nodiratime.
+ * The atime options and lazytime are ours (the kernel's FUSE never updates
+ * atime): they make *atime and stay away from libfuse.  libfuse 3.14
+ * refuses all of them but atime and noatime, so the kernel's mount gets
+ * only "noatime", when that is the policy: /proc/mounts and statvfs show
+ * relatime for strictatime, and neither nodiratime nor lazytime.
  */
 static char *zf_build_opts(const struct zusd_fuse_config *cfg,
 			   unsigned int *atime)
@@ -1464,6 +1547,8 @@ int zusd_fuse_serve(struct zusd_mount *m, const struct zusd_fuse_config *cfg)
 		return -ENOMEM;
 	}
 	opts = zf_build_opts(cfg, &z.atime);
+	if (z.atime & ZUS_ATIME_LAZYTIME)
+		z.inodes.flush_atime = zf_flush_atime;
 	if (!opts || fuse_opt_add_arg(&args, "zusd") ||
 	    fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, opts) ||
 	    (cfg->debug && fuse_opt_add_arg(&args, "-d"))) {
@@ -1511,11 +1596,12 @@ int zusd_fuse_serve(struct zusd_mount *m, const struct zusd_fuse_config *cfg)
 	fuse_loop_cfg_set_clone_fd(lc, 1);
 	fuse_loop_cfg_set_max_threads(lc, zf_nthreads(cfg));
 	fprintf(stderr, "zusd: serving %s (%s) on %s over FUSE, %u threads, "
-		"%s%s%s\n", cfg->fsname, cfg->subtype, cfg->mountpoint,
+		"%s%s%s%s\n", cfg->fsname, cfg->subtype, cfg->mountpoint,
 		zf_nthreads(cfg),
 		(z.atime & ZUS_ATIME_NOATIME) ? "noatime" :
 		(z.atime & ZUS_ATIME_RELATIME) ? "relatime" : "strictatime",
 		(z.atime & ZUS_ATIME_NODIRATIME) ? ",nodiratime" : "",
+		(z.atime & ZUS_ATIME_LAZYTIME) ? ",lazytime" : "",
 		cfg->readonly ? ", read-only" : "");
 	if (cfg->ctl && cfg->ctl->mounted)
 		cfg->ctl->mounted(cfg->ctl->ctx);

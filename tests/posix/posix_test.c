@@ -1194,8 +1194,9 @@ static int atime_policy(const char *opts)
 			nodir = false;
 		else if (!strcmp(o, "strictatime"))
 			strict = true;
-		else if (strcmp(o, "relatime") && strcmp(o, "norelatime"))
-			return -1;
+		else if (strcmp(o, "relatime") && strcmp(o, "norelatime") &&
+			 strcmp(o, "lazytime") && strcmp(o, "nolazytime"))
+			return -1;	/* lazytime: when, not whether */
 	}
 	if (strict)
 		return nodir ? ATIME_NODIR : 0;
