@@ -8,7 +8,7 @@ pkgs=(
 	libsystemd-dev libblkid-dev uuid-dev liburing-dev check
 	libfuse3-dev fuse3 libiniparser-dev
 	clang libclang-rt-14-dev
-	e2fsprogs util-linux fio attr dbus
+	e2fsprogs util-linux fio attr dbus man-db
 )
 if [ "${1:-}" = "--vm" ]; then
 	pkgs+=(qemu-system-x86 linux-image-amd64 linux-headers-amd64

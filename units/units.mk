@@ -14,6 +14,7 @@ dist_udevrules_DATA = units/60-zufs.rules
 dist_dbussystem_DATA = units/org.zufs.Manager1.conf
 zufsconfdir = $(sysconfdir)/zufs
 dist_zufsconf_DATA = conf/zusd.conf
+dist_man_MANS += conf/zusd.conf.5
 
 # data.mount is an example (see units/README.md), not installed.
 EXTRA_DIST += units/zusd.service.in units/data.mount units/README.md

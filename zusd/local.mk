@@ -1,5 +1,6 @@
 # zusd server and its transports
 sbin_PROGRAMS += zusd/zusd
+dist_man_MANS += zusd/zusd.8
 zusd_zusd_SOURCES = \
 	zusd/main.c \
 	zusd/health.c zusd/health.h \

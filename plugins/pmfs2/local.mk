@@ -27,3 +27,5 @@ plugins_pmfs2_pmfs2_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
 	-export-symbols-regex '^zus_plugin$$' -pthread
 plugins_pmfs2_pmfs2_la_LIBADD = plugins/pmfs2/libpmfs2core.la \
 	plugins/pmfs2/libpmfs2fmt.la
+
+dist_man_MANS += plugins/pmfs2/pmfs2.5
