@@ -661,25 +661,108 @@ static int zuf_get_tree(struct fs_context *fc)
 	return get_tree_bdev(fc, zuf_fill_super);
 }
 
+/* the length of the key of the option at opt (n bytes): up to its '=' */
+static size_t zuf_opt_key_len(const char *opt, size_t n)
+{
+	const char *eq = memchr(opt, '=', n);
+
+	return eq ? eq - opt : n;
+}
+
+/* Does the comma separated list opts name the key of klen bytes at key? */
+static bool zuf_opts_have_key(const char *opts, const char *key, size_t klen)
+{
+	while (opts && *opts) {
+		size_t n = strcspn(opts, ",");
+
+		if (zuf_opt_key_len(opts, n) == klen && !memcmp(opts, key, klen))
+			return true;
+		opts += n;
+		if (*opts == ',')
+			opts++;
+	}
+	return false;
+}
+
+static int zuf_opts_append(char *out, size_t *len, size_t max,
+			   const char *opt, size_t n)
+{
+	size_t need = *len + (*len ? 1 : 0) + n + 1;
+
+	if (need > max)
+		return -EINVAL;
+	if (*len)
+		out[(*len)++] = ',';
+	memcpy(out + *len, opt, n);
+	*len += n;
+	out[*len] = '\0';
+	return 0;
+}
+
+/*
+ * A remount's options over the mounted ones, as ext4 keeps what a remount
+ * does not name: each key given replaces the old one, the others stay.
+ * The result is what /proc/mounts shows and what a restarted server gets
+ * at re-attach: a remount of the watermarks alone must not lose tier=.
+ */
+static char *zuf_merge_options(struct fs_context *fc, const char *old,
+			       const char *upd)
+{
+	size_t max = sizeof_field(struct zufs_mount, options), len = 0;
+	const char *lists[2] = { old, upd };
+	char *out;
+	int i;
+
+	out = kzalloc(max, GFP_KERNEL);
+	if (!out)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < 2; i++) {
+		const char *o = lists[i];
+
+		while (o && *o) {
+			size_t n = strcspn(o, ",");
+
+			if (n && (i || !zuf_opts_have_key(upd, o,
+					zuf_opt_key_len(o, n))) &&
+			    zuf_opts_append(out, &len, max, o, n)) {
+				kfree(out);
+				return ERR_PTR(invalf(fc, "%s: mount options too long",
+						      fc->fs_type->name));
+			}
+			o += n;
+			if (*o == ',')
+				o++;
+		}
+	}
+	return out;
+}
+
 static int zuf_reconfigure(struct fs_context *fc)
 {
 	struct super_block *sb = fc->root->d_sb;
 	struct zuf_sb_info *sbi = ZUF_SB(sb);
 	struct zuf_fs_ctx *ctx = fc->fs_private;
+	char *opts = NULL;
 	int ret;
 
 	if (zuf_is_shutdown(sb))
 		return -EIO;
+	if (ctx->options) {
+		opts = zuf_merge_options(fc, sbi->options, ctx->options);
+		if (IS_ERR(opts))
+			return PTR_ERR(opts);
+	}
 	sync_filesystem(sb);
 	ret = zuf_send_remount(sbi, (fc->sb_flags & SB_RDONLY) ?
-			       ZUFS_M_RDONLY : 0, ctx->options);
-	if (ret)
+			       ZUFS_M_RDONLY : 0, opts ?: sbi->options);
+	if (ret) {
+		kfree(opts);
 		return ret;
+	}
 	sbi->mflags = (fc->sb_flags & SB_RDONLY) ? ZUFS_M_RDONLY : 0;
-	if (ctx->options) {
+	if (opts) {
 		kfree(sbi->options);
-		sbi->options = ctx->options;
-		ctx->options = NULL;
+		sbi->options = opts;
 	}
 	return 0;
 }

@@ -2,12 +2,14 @@
 # Guest script: pmfs2 with an NVMe capacity tier over zuf.ko (run by
 # test_zuf_tier.sh).  The VM's pmem (/dev/pmem0, fsdax) is ~8 % of
 # pmem + NVMe (/dev/nvme0n1):
-#   mkfs.pmfs2 --tier NVMe PMEM; a mount without tier= is refused;
+#   mkfs.pmfs2 --tier NVMe PMEM; a mount without tier= is refused, and so
+#   are an unknown option and a bad value (the messages name them);
 #   mount -t pmfs2 -o tier=NVMe,tier_backend=uring; fill 90 % of the
 #   capacity statfs reports with verifiable files (no write may fail, e.g.
 #   with ENOSPC); most of it must have been migrated to the NVMe (the
 #   device's own write counter); read everything back and compare byte for
-#   byte; umount, mount (default backend), read everything again; umount;
+#   byte; over zuf, a remount changes the watermarks and refuses a new
+#   queue depth or an unknown option; umount, mount (default backend), read everything again; umount;
 #   fsck.pmfs2 -n clean.  One PASS/FAIL line per check and INFO lines with
 #   the figures in $VM_RESULTS/summary.txt.
 # Arguments (after -- on run-vm.sh's command line):
@@ -73,6 +75,20 @@ vm_check "the refusal names the tier's UUID ($tier_uuid) and tier=PATH" sh -c \
 	"cat '$VM_RESULTS/notier.txt' '$TIER_LOG' | grep -qF -- '$tier_uuid' &&
 	 cat '$VM_RESULTS/notier.txt' '$TIER_LOG' | grep -qF 'tier=PATH'"
 
+# ---- refusal: an unknown option or a bad value, as ext4 refuses them -------------
+for bad in "tier=$nvme,tier_lwo=5:unknown mount option 'tier_lwo=5'" \
+	"tier=$nvme,tier_qd=999:want tier_qd=N with N from 1 to 256"; do
+	o=${bad%%:*} why=${bad#*:}
+	if tier_mount "$pmem" "$mnt" "$o" 2>"$VM_RESULTS/badopt.txt"; then
+		vm_fail "mount -o $o is refused"
+		tier_umount "$mnt" || :
+	else
+		vm_pass "mount -o $o is refused"
+	fi
+	vm_check "the refusal says: $why" sh -c \
+		"cat '$VM_RESULTS/badopt.txt' '$TIER_LOG' | grep -qF -- \"$why\""
+done
+
 # ---- mount with the tier, fill 90 % ------------------------------------------------
 opts="tier=$nvme,tier_backend=uring,tier_low=10,tier_high=20"
 vm_check "mount ($TIER_TRANSPORT) -o $opts" tier_mount "$pmem" "$mnt" "$opts"
@@ -136,6 +152,30 @@ import os, sys
 fd = os.open(sys.argv[1], os.O_RDWR); off = 3 << 20
 b = os.pread(fd, 1, off); os.pwrite(fd, bytes([b[0] ^ 0xff]), off); os.close(fd)" "$mnt/data/f1"
 	info "--corrupt: flipped the bits of byte $((3 << 20)) of f1 (the next read-back must FAIL)"
+fi
+if [[ $TIER_TRANSPORT != fuse ]]; then
+	# a remount moves the watermarks; the queue depth is fixed at mount
+	vm_check "mount -o remount,tier_low=12,tier_high=25 (zuf)" \
+		mount -o "remount,tier_low=12,tier_high=25" "$mnt"
+	vm_check "the server applied the watermarks" \
+		grep -q "tier watermarks now 12%/25%" "$TIER_LOG"
+	# what a restarted zusd gets at re-attach: the remount's keys merged
+	vm_check "/proc/mounts keeps tier=$nvme and shows tier_low=12,tier_high=25" \
+		sh -c "grep ' $mnt pmfs2 ' /proc/mounts | grep 'tier=$nvme,' |
+		       grep -q 'tier_low=12,tier_high=25'"
+	if mount -o remount,tier_qd=8 "$mnt" 2>/dev/null; then
+		vm_fail "mount -o remount,tier_qd=8 is refused"
+	else
+		vm_pass "mount -o remount,tier_qd=8 is refused"
+	fi
+	vm_check "the refusal says why" grep -q "tier_qd= cannot change" "$TIER_LOG"
+	if mount -o remount,bogus "$mnt" 2>/dev/null; then
+		vm_fail "mount -o remount,bogus is refused"
+	else
+		vm_pass "mount -o remount,bogus is refused"
+	fi
+	vm_check "still mounted read-write after the refused remounts" \
+		sh -c "touch '$mnt/after-remount' && grep ' $mnt pmfs2 rw' /proc/mounts"
 fi
 vm_check "umount" tier_umount "$mnt"
 vm_check "mount again -o tier=$nvme (default backend)" tier_mount "$pmem" "$mnt" "tier=$nvme"
