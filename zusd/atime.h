@@ -172,24 +172,39 @@ static inline bool zus_atime_needs_update(unsigned int pol, bool readonly,
 }
 
 /*
- * An access to ino of sb (a read that returned data, a readdir): move its
- * atime if pol says so.  Errors are ignored, as the VFS ignores them.
+ * Does an access to ino of sb (a read that returned data, a readdir) move
+ * its atime under pol?  kept: an atime not written yet (lazytime), which
+ * stands for the plugin's; NULL if none.  True with the new atime in *now.
  */
+static inline bool zus_atime_due(const struct zus_fs_ops *ops,
+				 struct zus_sb *sb, uint64_t ino,
+				 unsigned int pol, const struct zus_time *kept,
+				 struct zus_time *now)
+{
+	struct zus_attr a;
+	struct timespec ts;
+
+	if (!zus_atime_ever(pol, sb->readonly) || !ops->setattr ||
+	    ops->getattr(sb, ino, &a))
+		return false;
+	if (kept)
+		a.atime = *kept;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now->sec = ts.tv_sec;
+	now->nsec = (uint32_t)ts.tv_nsec;
+	return zus_atime_needs_update(pol, sb->readonly, &a, now);
+}
+
+/* An access: move the atime if pol says so.  Errors are ignored, as the
+ * VFS ignores them. */
 static inline void zus_atime_touch(const struct zus_fs_ops *ops,
 				   struct zus_sb *sb, uint64_t ino,
 				   unsigned int pol)
 {
 	struct zus_setattr sa = { .valid = ZUS_SET_ATIME | ZUS_SET_KEEP_CTIME };
 	struct zus_attr a;
-	struct timespec ts;
 
-	if (!zus_atime_ever(pol, sb->readonly) || !ops->setattr ||
-	    ops->getattr(sb, ino, &a))
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	sa.atime.sec = ts.tv_sec;
-	sa.atime.nsec = (uint32_t)ts.tv_nsec;
-	if (zus_atime_needs_update(pol, sb->readonly, &a, &sa.atime))
+	if (zus_atime_due(ops, sb, ino, pol, NULL, &sa.atime))
 		(void)ops->setattr(sb, ino, &sa, &a);
 }
 

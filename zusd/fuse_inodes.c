@@ -194,8 +194,9 @@ int zfi_atime_defer(struct zfi_table *t, uint64_t ino,
 	return ret;
 }
 
-bool zfi_atime_get(struct zfi_table *t, uint64_t ino, struct zus_time *atime,
-		   int64_t *since)
+/* ino's unwritten atime, if any; take: it is no longer kept */
+static bool zfi_atime_read(struct zfi_table *t, uint64_t ino,
+			   struct zus_time *atime, int64_t *since, bool take)
 {
 	struct zfi_entry *e;
 	bool found = false;
@@ -206,26 +207,22 @@ bool zfi_atime_get(struct zfi_table *t, uint64_t ino, struct zus_time *atime,
 		*atime = e->atime;
 		if (since)
 			*since = e->atime_since;
+		e->atime_pending = !take;
 		found = true;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return found;
 }
 
+bool zfi_atime_get(struct zfi_table *t, uint64_t ino, struct zus_time *atime,
+		   int64_t *since)
+{
+	return zfi_atime_read(t, ino, atime, since, false);
+}
+
 bool zfi_atime_take(struct zfi_table *t, uint64_t ino, struct zus_time *atime)
 {
-	struct zfi_entry *e;
-	bool found = false;
-
-	pthread_mutex_lock(&t->lock);
-	e = *zfi_find(t, ino);
-	if (e && e->atime_pending) {
-		*atime = e->atime;
-		e->atime_pending = false;
-		found = true;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return found;
+	return zfi_atime_read(t, ino, atime, NULL, true);
 }
 
 size_t zfi_count(struct zfi_table *t)

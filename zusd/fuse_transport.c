@@ -218,27 +218,20 @@ static int64_t zf_mono_sec(void)
  */
 static void zf_access(struct zfuse *z, uint64_t ino)
 {
+	int64_t mono = zf_mono_sec(), since = mono;
 	struct zus_time now, kept;
-	struct timespec ts;
-	int64_t since = zf_mono_sec();
-	struct zus_attr a;
+	bool has_kept;
 
 	if (!(z->atime & ZUS_ATIME_LAZYTIME)) {
 		zus_atime_touch(z->ops, z->sb, ino, z->atime);
 		return;
 	}
-	if (!zus_atime_ever(z->atime, z->sb->readonly) || !z->ops->setattr ||
-	    z->ops->getattr(z->sb, ino, &a))
+	has_kept = zfi_atime_get(&z->inodes, ino, &kept, &since);
+	if (!zus_atime_due(z->ops, z->sb, ino, z->atime,
+			   has_kept ? &kept : NULL, &now))
 		return;
-	if (zfi_atime_get(&z->inodes, ino, &kept, &since))
-		a.atime = kept;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now.sec = ts.tv_sec;
-	now.nsec = (uint32_t)ts.tv_nsec;
-	if (!zus_atime_needs_update(z->atime, z->sb->readonly, &a, &now))
-		return;
-	if (zfi_atime_defer(&z->inodes, ino, &now, zf_mono_sec()) ||
-	    zf_mono_sec() - since >= ZF_LAZY_EXPIRE_SEC) {
+	if (zfi_atime_defer(&z->inodes, ino, &now, mono) ||
+	    mono - since >= ZF_LAZY_EXPIRE_SEC) {
 		/* nobody to keep it for, or kept long enough */
 		zfi_atime_take(&z->inodes, ino, &kept);
 		zf_write_atime(z, ino, &now);
@@ -1424,8 +1417,8 @@ static const char *const zf_mount_opts[] = {
 	"ro", "rw", "allow_other", "allow_root", "default_permissions",
 	"suid", "nosuid", "dev", "nodev", "exec", "noexec", "async", "sync",
 	"atime", "noatime", "diratime", "nodiratime", "relatime", "norelatime",
-	"strictatime", "lazytime", "nolazytime", "dirsync", "auto_unmount", "max_read=", "blksize=",
-	"context=", "fscontext=", "defcontext=", "rootcontext=", NULL,
+	"strictatime", "lazytime", "nolazytime", "dirsync", "auto_unmount",
+	"max_read=", "blksize=", "context=", "fscontext=", "defcontext=", "rootcontext=", NULL,
 };
 
 bool zusd_fuse_is_mount_opt(const char *opt)

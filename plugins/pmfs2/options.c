@@ -85,19 +85,21 @@ int pmfs2_options_parse(const char *opts, bool remount,
 					       nums[i].hi, &v) : -EINVAL;
 			if (!ret)
 				*(unsigned int *)((char *)o + nums[i].off) = v;
-			snprintf(err, errlen,
-				 "mount option '%.*s': want %s=N with N from %lu to %lu",
-				 (int)len, p, nums[i].key, nums[i].lo,
-				 nums[i].hi);
+			else
+				snprintf(err, errlen,
+					 "mount option '%.*s': want %s=N with N from %lu to %lu",
+					 (int)len, p, nums[i].key, nums[i].lo,
+					 nums[i].hi);
 		}
 		if (klen == 11 && !strncmp(p, "tier_thread", 11)) {
 			known = true;
 			ret = val ? opt_number(val, vlen, 0, 1, &v) : -EINVAL;
 			if (!ret)
 				o->tier_thread = v;
-			snprintf(err, errlen,
-				 "mount option '%.*s': want tier_thread=0 or tier_thread=1",
-				 (int)len, p);
+			else
+				snprintf(err, errlen,
+					 "mount option '%.*s': want tier_thread=0 or tier_thread=1",
+					 (int)len, p);
 		}
 		if (remount && val &&
 		    ((klen == 4 && !strncmp(p, "tier", 4)) ||

@@ -3,7 +3,8 @@
  * test_pmfs2_mount.c - mount-time work and hostile images: orphans
  * reclaimed at the next mount, interrupted truncates finished, read-only
  * remount, statfs, corrupt pointers answered with -EUCLEAN (never a crash),
- * mount options checked as ext4 checks them, and a small fuzz of metadata bytes over mount/lookup/readdir/getattr/read.
+ * mount options checked as ext4 checks them, and a small fuzz of metadata
+ * bytes over mount/lookup/readdir/getattr/read.
  */
 #include <stdio.h>
 #include <stdlib.h>
