@@ -22,6 +22,11 @@
  *   5. links: directory hard links, parent pointers, orphans, connectivity
  *      from the root (reconnect to /lost+found), link counts
  *
+ * Progress (opts->progress) counts e2fsck's way (pmfs2_lib.h): 3 is its
+ * pass 1 (inodes), 4 its pass 2 (directories), 5 its passes 3
+ * (connectivity) and 4 (link counts), and the final counts of used inodes
+ * and blocks its pass 5.
+ *
  * Repairs are crash-safe: a repair that changes more than one aligned
  * word is an undo-journal transaction in the filesystem's own journal
  * (pmfs2_format.h; see "repair transactions" below), so a crash in the
@@ -122,6 +127,9 @@ struct chk {
 	int64_t now;			/* ns since the epoch */
 	int64_t fudge;			/* ns a time may be ahead of now */
 	bool check_times;		/* the clock can be trusted */
+	/* progress of the current pass */
+	unsigned int prog_pass;
+	uint64_t prog_max, prog_step, prog_next;
 };
 
 /* INFO is shown with -v only; WARN always, but is not a problem */
@@ -512,6 +520,54 @@ static uint64_t alloc_block(struct chk *c)
 		}
 	}
 	return 0;
+}
+
+/* ---- progress --------------------------------------------------------- */
+
+#define PROGRESS_CALLS	1000	/* about as many calls a pass, at most */
+
+/* Out of memory, the check stops: so does its progress, unfinished. */
+static void progress_begin(struct chk *c, unsigned int pass, uint64_t max)
+{
+	if (!c->o->progress || c->oom)
+		return;
+	c->prog_pass = pass;
+	c->prog_max = max ? max : 1;
+	c->prog_step = c->prog_max / PROGRESS_CALLS + 1;
+	c->prog_next = c->prog_step;
+	c->o->progress(c->o->ctx, pass, 0, c->prog_max);
+}
+
+/* done: items of the pass finished, never less than at the last call */
+static inline void progress(struct chk *c, uint64_t done)
+{
+	/* the end is progress_end's: it comes once, after the pass's tail */
+	if (c->o->progress && done >= c->prog_next && done < c->prog_max &&
+	    !c->oom) {
+		c->prog_next = done + c->prog_step;
+		c->o->progress(c->o->ctx, c->prog_pass, done, c->prog_max);
+	}
+}
+
+static void progress_end(struct chk *c)
+{
+	if (c->o->progress && !c->oom)
+		c->o->progress(c->o->ctx, c->prog_pass, c->prog_max,
+			       c->prog_max);
+}
+
+const char *pmfs2_check_pass_name(unsigned int pass)
+{
+	static const char *const names[] = {
+		[PMFS2_PASS_INODES] = "checking inodes, block maps and sizes",
+		[PMFS2_PASS_DIRS] = "checking directory entries",
+		[PMFS2_PASS_CONNECT] = "checking directory connectivity",
+		[PMFS2_PASS_LINKS] = "checking link counts",
+		[PMFS2_PASS_SUMMARY] = "counting used inodes and blocks",
+	};
+
+	return pass >= PMFS2_PASS_INODES && pass <= PMFS2_PASS_LAST ?
+	       names[pass] : "";
 }
 
 /* ---- pass 1: superblocks ---------------------------------------------- */
@@ -2588,6 +2644,8 @@ static void check_links(struct chk *c)
 	struct vec64 stack = { 0 };
 	uint32_t *stamp, climb = 0;
 
+	progress_begin(c, PMFS2_PASS_CONNECT,
+		       c->ninodes - PMFS2_ROOT_INO - 1);
 	resolve_dir_links(c);
 	flush_removals(c);	/* before anything is inserted */
 
@@ -2665,6 +2723,7 @@ static void check_links(struct chk *c)
 		uint64_t top = ino;
 		bool cut = false;
 
+		progress(c, ino - PMFS2_ROOT_INO - 1);
 		if ((c->ist[ino] & (IS_USED | IS_DIR | IS_REACHED)) !=
 		    (IS_USED | IS_DIR))
 			continue;
@@ -2710,8 +2769,10 @@ static void check_links(struct chk *c)
 		unreachable(c, ino, "inode");
 	}
 	flush_removals(c);
+	progress_end(c);
 
 	/* link counts */
+	progress_begin(c, PMFS2_PASS_LINKS, c->ninodes - PMFS2_ROOT_INO);
 	memset(c->nlinks, 0, c->ninodes * sizeof(*c->nlinks));
 	for (size_t i = 0; i < c->nedges; i++) {
 		struct edge *e = &c->edges[i];
@@ -2730,6 +2791,7 @@ static void check_links(struct chk *c)
 		struct pmfs2_inode *in;
 		uint64_t want;
 
+		progress(c, ino - PMFS2_ROOT_INO);
 		if (!(c->ist[ino] & IS_USED))
 			continue;
 		in = ino_at(c, ino);
@@ -2743,6 +2805,7 @@ static void check_links(struct chk *c)
 			    (unsigned long long)want))
 			store32(c, &in->nlink, (uint32_t)want);
 	}
+	progress_end(c);
 out:
 	free(stack.v);
 	free(b.order);
@@ -2756,6 +2819,7 @@ int pmfs2_check(const struct zus_pmem *pm, const struct pmfs2_check_opts *o,
 {
 	static const struct pmfs2_check_opts defaults;
 	struct chk *c;
+	uint64_t ndirs = 0, nino;
 	int ret;
 
 	if (!r)
@@ -2790,23 +2854,48 @@ int pmfs2_check(const struct zus_pmem *pm, const struct pmfs2_check_opts *o,
 	for (uint64_t b = 0; b < c->s.data_start; b++)
 		bit_set(c->bmap, b);
 
-	for (uint64_t ino = PMFS2_ROOT_INO; ino < c->ninodes && !c->oom; ino++)
+	nino = c->ninodes - PMFS2_ROOT_INO;
+	progress_begin(c, PMFS2_PASS_INODES, nino);
+	for (uint64_t ino = PMFS2_ROOT_INO; ino < c->ninodes && !c->oom;
+	     ino++) {
 		check_inode(c, ino);
+		progress(c, ino - PMFS2_ROOT_INO + 1);
+	}
 	check_tier_refs(c);
-	for (uint64_t ino = PMFS2_ROOT_INO; ino < c->ninodes && !c->oom; ino++)
+	if (c->oom) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	progress_end(c);
+
+	for (uint64_t ino = PMFS2_ROOT_INO; ino < c->ninodes; ino++)
 		if ((c->ist[ino] & (IS_USED | IS_DIR | IS_DIR_OK)) ==
 		    (IS_USED | IS_DIR | IS_DIR_OK))
+			ndirs++;
+	progress_begin(c, PMFS2_PASS_DIRS, ndirs);
+	for (uint64_t ino = PMFS2_ROOT_INO, done = 0;
+	     ino < c->ninodes && !c->oom; ino++)
+		if ((c->ist[ino] & (IS_USED | IS_DIR | IS_DIR_OK)) ==
+		    (IS_USED | IS_DIR | IS_DIR_OK)) {
 			check_dir_entries(c, ino);
-	if (!c->oom)
-		check_links(c);
+			progress(c, ++done);
+		}
+	if (c->oom) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	progress_end(c);
+	check_links(c);
 	if (c->oom) {
 		ret = -ENOMEM;
 		goto out;
 	}
 
+	progress_begin(c, PMFS2_PASS_SUMMARY, nino + c->nblocks);
 	for (uint64_t ino = PMFS2_ROOT_INO; ino < c->ninodes; ino++) {
 		const struct pmfs2_inode *in;
 
+		progress(c, ino - PMFS2_ROOT_INO);
 		if (!(c->ist[ino] & IS_USED))
 			continue;
 		in = ino_at(c, ino);
@@ -2820,9 +2909,12 @@ int pmfs2_check(const struct zus_pmem *pm, const struct pmfs2_check_opts *o,
 		else
 			r->others++;
 	}
-	for (uint64_t b = 0; b < c->nblocks; b++)
+	for (uint64_t b = 0; b < c->nblocks; b++) {
+		progress(c, nino + b);
 		if (bit_test(c->bmap, b))
 			r->blocks_used++;
+	}
+	progress_end(c);
 	/* past the data area: the backup superblock */
 	r->blocks_used += c->s.total_blocks - c->nblocks;
 	r->blocks_free = c->s.total_blocks - r->blocks_used;

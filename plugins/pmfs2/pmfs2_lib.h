@@ -172,7 +172,34 @@ struct pmfs2_check_opts {
 	bool trust_clock;
 	bool broken_clock;
 	int64_t time_fudge;
+	/* progress, if set (with ctx): see "fsck progress" below */
+	void (*progress)(void *ctx, unsigned int pass, uint64_t cur,
+			 uint64_t max);
 };
+
+/*
+ * fsck progress.  The passes are numbered as e2fsck's (1 inodes and blocks,
+ * 2 directories, 3 connectivity, 4 reference counts, 5 summary), so a front
+ * end made for e2fsck -C weighs them sensibly.  Each pass that runs calls
+ * progress first with cur 0, then as its work goes (cur growing, at most
+ * about 1000 calls a pass) and last with cur == max; max >= 1 and does not
+ * change within a pass; passes come in order.  A check that cannot start
+ * (no valid superblock) or runs out of memory stops without finishing its
+ * pass.  The superblock and journal checks before pass 1 take no time
+ * worth showing.
+ */
+enum pmfs2_check_pass {
+	PMFS2_PASS_INODES = 1,	/* inodes, block maps, sizes, xattrs */
+	PMFS2_PASS_DIRS,	/* directory entries */
+	PMFS2_PASS_CONNECT,	/* orphans, connectivity, lost+found */
+	PMFS2_PASS_LINKS,	/* link counts */
+	PMFS2_PASS_SUMMARY,	/* counts of used inodes and blocks */
+	PMFS2_PASS_LAST = PMFS2_PASS_SUMMARY,
+};
+
+/* What a pass checks ("checking inodes, block maps and sizes"); "" if
+ * pass is not one. */
+const char *pmfs2_check_pass_name(unsigned int pass);
 
 struct pmfs2_check_result {
 	unsigned int errors;		/* problems found */
