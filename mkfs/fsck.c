@@ -225,8 +225,10 @@ int main(int argc, char **argv)
 	 * reach the device; the check may roll an interrupted transaction
 	 * back in its copy, to see what a mount would
 	 */
+	/* MAP_NORESERVE: a private map larger than memory is refused
+	 * otherwise, though only the pages written (few) take any */
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		    readonly ? MAP_PRIVATE : MAP_SHARED, fd, 0);
+		    readonly ? MAP_PRIVATE | MAP_NORESERVE : MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		fprintf(stderr, PROG ": cannot map %s: %s\n", dev,
 			strerror(errno));
