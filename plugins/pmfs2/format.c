@@ -284,6 +284,8 @@ static void copy_hint(char *dst, size_t dlen, const char *src)
 	memcpy(dst, src, n);
 }
 
+#define ITABLE_CHUNK	(16u << 20)	/* bytes zeroed between progress calls */
+
 int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 		 char *err, size_t errlen)
 {
@@ -292,6 +294,7 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 	struct pmfs2_journal_head jh;
 	struct pmfs2_inode *root;
 	uint64_t total, jblocks, inodes, iblocks, min_blocks, size, dev_last;
+	uint64_t itable;
 	int64_t now;
 
 	if (!o)
@@ -454,8 +457,19 @@ int pmfs2_format(const struct zus_pmem *pm, const struct pmfs2_mkfs_opts *o,
 	memcpy(pmfs2_block(pm, s.journal_start), &jh, sizeof(jh));
 	zus_pmem_flush(pm, pmfs2_block(pm, s.journal_start), sizeof(jh));
 
-	zus_pmem_memset_nt(pm, pmfs2_block(pm, s.itable_start), 0,
-			   (size_t)(iblocks << PMFS2_BLOCK_SHIFT));
+	/* in chunks, so a large table can show its progress */
+	itable = iblocks << PMFS2_BLOCK_SHIFT;
+	if (o->progress)
+		o->progress(o->ctx, 0, itable);
+	for (uint64_t off = 0; off < itable; off += ITABLE_CHUNK) {
+		uint64_t len = itable - off < ITABLE_CHUNK ?
+			       itable - off : ITABLE_CHUNK;
+
+		zus_pmem_memset_nt(pm, (char *)pmfs2_block(pm, s.itable_start) +
+				   off, 0, (size_t)len);
+		if (o->progress)
+			o->progress(o->ctx, off + len, itable);
+	}
 
 	root = pmfs2_inode_at(pm, &s, PMFS2_ROOT_INO);
 	root->mode = S_IFDIR | (o->root_mode ? (o->root_mode & 07777) : 0755);

@@ -80,6 +80,10 @@ struct pmfs2_mkfs_opts {
 	const uint64_t *tier_size;	/* ntier sizes in bytes */
 	const char *const *tier_hint;	/* ntier paths, may be NULL */
 	uint32_t root_uid, root_gid, root_mode;	/* root_mode 0: 0755 */
+	/* zeroing the inode table, the long part on a large device (1/32
+	 * of it by default): bytes done of total, from 0 to total */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *ctx;
 };
 
 /*
