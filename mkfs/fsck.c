@@ -2,7 +2,8 @@
 /*
  * fsck.pmfs2 - check and repair a pmfs2 filesystem.
  *
- *   fsck.pmfs2 [-n|-y|-p] [-f] [-v] [-b BLOCK] [--broken-clock] DEVICE_OR_FILE
+ *   fsck.pmfs2 [-n|-y|-p] [-f] [-v] [-b BLOCK] [-C FD] [--broken-clock]
+ *              DEVICE_OR_FILE
  *
  * Environment: PMFS2_FSCK_TIME=SECONDS (the time to check against, as
  * E2FSCK_TIME), PMFS2_FSCK_BROKEN_CLOCK=1 (as --broken-clock).
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "pmfs2_lib.h"
+#include "progress.h"
 
 #define PROG "fsck.pmfs2"
 
@@ -35,10 +37,13 @@ enum {
 	FSCK_USAGE = 16,
 };
 
+enum { OPT_BROKEN_CLOCK = 256 };
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " [-n|-y|-p] [-f] [-v] [-b BLOCK] [--broken-clock] DEVICE_OR_FILE\n"
+		"Usage: " PROG " [-n|-y|-p] [-f] [-v] [-b BLOCK] [-C FD] [--broken-clock]\n"
+		"                  DEVICE_OR_FILE\n"
 		"\n"
 		"  -n   check only: open read-only, change nothing\n"
 		"  -y   repair every problem found\n"
@@ -48,6 +53,9 @@ static void usage(FILE *f)
 		"  -b   the backup superblock, if the primary is bad: the filesystem's\n"
 		"       last block (mkfs.pmfs2 prints it; default: the device's last\n"
 		"       block, then block 1)\n"
+		"  -C   progress: FD > 0 gets \"PASS CURRENT MAX DEVICE\" lines (as\n"
+		"       e2fsck -C; a negative FD waits for SIGUSR1), 0 shows a\n"
+		"       completion bar when stdout is a terminal\n"
 		"  --broken-clock  the system clock cannot be trusted: skip the time\n"
 		"       checks (also PMFS2_FSCK_BROKEN_CLOCK=1)\n"
 		"\n"
@@ -60,13 +68,23 @@ static void usage(FILE *f)
 struct rctx {
 	const char *dev;
 	bool preen;
+	struct fsck_progress *prog;	/* -C, or NULL */
 };
 
 static void report(void *ctx, const char *msg)
 {
 	const struct rctx *r = ctx;
 
+	fsck_progress_clear(r->prog);
 	printf("%s: %s\n", r->dev, msg);
+}
+
+static void progress(void *ctx, unsigned int pass, uint64_t cur,
+		     uint64_t max)
+{
+	const struct rctx *r = ctx;
+
+	fsck_progress_update(r->prog, pass, cur, max);
 }
 
 /* The clock options from the environment; false on a bad value. */
@@ -106,12 +124,13 @@ int main(int argc, char **argv)
 	struct rctx rc = { 0 };
 	struct zus_pmem pm = { 0 };
 	struct stat st;
-	const char *dev;
+	const char *dev, *progress_arg = NULL;
+	char err[256];
 	uint64_t size;
 	void *base;
 	int fd, opt, ret, flags;
 	static const struct option longopts[] = {
-		{ "broken-clock", no_argument, NULL, 'C' },
+		{ "broken-clock", no_argument, NULL, OPT_BROKEN_CLOCK },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -119,11 +138,14 @@ int main(int argc, char **argv)
 
 	if (!clock_env(&o))
 		return FSCK_USAGE;
-	while ((opt = getopt_long(argc, argv, "nypfvab:Vh", longopts,
+	while ((opt = getopt_long(argc, argv, "nypfvab:C:Vh", longopts,
 				  NULL)) != -1) {
 		switch (opt) {
-		case 'C':
+		case OPT_BROKEN_CLOCK:
 			o.broken_clock = true;
+			break;
+		case 'C':
+			progress_arg = optarg;
 			break;
 		case 'b': {
 			char *end;
@@ -178,6 +200,14 @@ int main(int argc, char **argv)
 		return FSCK_USAGE;
 	}
 	dev = argv[optind];
+	if (progress_arg) {
+		rc.prog = fsck_progress_new(progress_arg, dev, err,
+					    sizeof(err));
+		if (!rc.prog) {
+			fprintf(stderr, PROG ": %s\n", err);
+			return FSCK_USAGE;
+		}
+	}
 	if (!repair && !readonly)
 		readonly = true;	/* no mode given: check only */
 
@@ -263,8 +293,11 @@ int main(int argc, char **argv)
 	o.private_copy = readonly;
 	o.verbose = verbose;
 	o.report = report;
+	if (rc.prog)
+		o.progress = progress;
 	o.ctx = &rc;
 	ret = pmfs2_check(&pm, &o, &r);
+	fsck_progress_clear(rc.prog);
 	if (ret) {
 		fprintf(stderr, PROG ": %s: %s\n", dev,
 			ret == -EINVAL ? "not a pmfs2 filesystem (or a truncated image): nothing was changed" :
