@@ -26,6 +26,7 @@
 
 #include "pmfs2_lib.h"
 #include "pmfs2_tier_format.h"
+#include "progress.h"
 
 #define PROG "mkfs.pmfs2"
 
@@ -153,6 +154,29 @@ static int open_target(struct target *t, const char *path)
  * Refuse a target that holds a filesystem, a partition table or pmfs2
  * unless force; with force, wipe the signatures blkid knows.
  */
+#define SYNC_CHUNK	(64u << 20)	/* bytes written back between updates */
+
+/*
+ * Make the new filesystem durable: its metadata at the front (superblock,
+ * journal, inode table: everything mkfs dirtied but the backup
+ * superblock) in chunks, each a progress step, then the rest and fsync.
+ */
+static int sync_out(const struct target *t, void *base, uint64_t len,
+		    uint64_t front, struct phase *ph)
+{
+	for (uint64_t off = 0; off < front; off += SYNC_CHUNK) {
+		uint64_t n = front - off < SYNC_CHUNK ? front - off : SYNC_CHUNK;
+
+		phase_update(ph, off, front);
+		if (msync((char *)base + off, n, MS_SYNC) < 0)
+			return -1;
+	}
+	phase_update(ph, front, front);
+	if (msync(base, len, MS_SYNC) < 0 || fsync(t->fd) < 0)
+		return -1;
+	return 0;
+}
+
 static int probe_target(struct target *t, bool force, bool check_pmfs2)
 {
 	blkid_probe pr;
@@ -315,6 +339,7 @@ int main(int argc, char **argv)
 	uuid_t fs_uuid;
 	bool force = false, have_uuid = false;
 	char err[512], ubuf[40], hbuf[32];
+	struct phase ph;
 	void *base;
 	uint64_t len;
 	int opt, ret = 1;
@@ -473,24 +498,35 @@ int main(int argc, char **argv)
 				      tier_size[i]))
 			goto out_unmap;
 
+	/* a terminal sees the long parts: zeroing the table, writing it back */
+	phase_begin(&ph, "Writing the inode table", !quiet);
+	o.progress = phase_update;
+	o.ctx = &ph;
 	ret = pmfs2_format(&pm, &o, err, sizeof(err));
 	if (ret) {
+		if (ph.show)
+			putchar('\n');
 		fprintf(stderr, PROG ": %s: %s\n", t.path, err);
 		ret = 1;
 		goto out_unmap;
 	}
-	if (msync(base, len, MS_SYNC) < 0 || fsync(t.fd) < 0) {
-		fprintf(stderr, PROG ": %s: writing the filesystem failed: %s\n",
-			t.path, strerror(errno));
-		ret = 1;
-		goto out_unmap;
-	}
+	phase_end(&ph);
 	ret = 1;
 	if (pmfs2_super_load(&pm, &sb, NULL, err, sizeof(err))) {
 		fprintf(stderr, PROG ": %s: the new filesystem does not read back: %s\n",
 			t.path, err);
 		goto out_unmap;
 	}
+	phase_begin(&ph, "Writing to the device", !quiet);
+	if (sync_out(&t, base, len, sb.data_start << PMFS2_BLOCK_SHIFT,
+		     &ph) < 0) {
+		if (ph.show)
+			putchar('\n');
+		fprintf(stderr, PROG ": %s: writing the filesystem failed: %s\n",
+			t.path, strerror(errno));
+		goto out_unmap;
+	}
+	phase_end(&ph);
 	ret = 0;
 	if (!quiet) {
 		uuid_unparse(sb.uuid, ubuf);
