@@ -3,13 +3,17 @@
  * fake-zusd - the real D-Bus service (zusd/dbus_service.c) and statistics
  * (zusd/stats.c) over a fake backend, for tests/appliance/test_dbus.sh.
  *
- *   fake-zusd [--require-bus] [--transport=NAME]
+ *   fake-zusd [--require-bus] [--transport=NAME] [--tier-rate=MIB]
  *
  * Serves two fixed mounts, /data (with a tier device) and /scratch, whose
  * statistics are recorded through the stats API by four threads at start
  * (the expected values are in test_dbus.sh).  Restart() sets State to
  * "restarting" then "running"; Mount()/Unmount() add and remove mounts.
  * Runs until SIGTERM or SIGINT, then stops the service and exits 0.
+ *
+ * --tier-rate=MIB makes /data's tier counters grow with time, for
+ * zufsctl stats --watch (test_stats_watch.sh): MIB MiB/s migrated, MIB/4
+ * promoted, MIB/16 read cold, in 4 KiB reads, from the fixed values.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zufs/zus.h>
 
 #include "dbus_service.h"
@@ -38,7 +43,19 @@ struct fake {
 	size_t n;
 	unsigned int restarts;
 	struct zusd_dbus *svc;
+	double tier_rate;	/* --tier-rate: bytes/s migrated */
+	struct timespec start;
 };
+
+/* Bytes moved at rate since start (CLOCK_MONOTONIC). */
+static uint64_t grown(const struct fake *f, double rate)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)(rate * ((double)(now.tv_sec - f->start.tv_sec) +
+				  (double)(now.tv_nsec - f->start.tv_nsec) / 1e9));
+}
 
 static struct fake_mount *find(struct fake *f, const char *mountpoint)
 {
@@ -174,6 +191,19 @@ static int fake_get_tier_status(void *ctx, const char *mountpoint,
 			.io_write_bytes = 42 * 2 * MiB,
 			.io_max_queue_depth = 32,
 		};
+	if (!r && f->tier_rate > 0) {
+		uint64_t mig = grown(f, f->tier_rate);
+		uint64_t pro = grown(f, f->tier_rate / 4);
+		uint64_t cold = grown(f, f->tier_rate / 16) & ~UINT64_C(4095);
+
+		t->migrated_bytes += mig;
+		t->migrations += mig / (2 * MiB);
+		t->promoted_bytes += pro;
+		t->promotions += pro / (2 * MiB);
+		t->cold_read_bytes += cold;
+		t->cold_reads += cold / 4096;
+		t->migrating = 1;
+	}
 	pthread_mutex_unlock(&f->lock);
 	return r;
 }
@@ -280,6 +310,7 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "require-bus", no_argument, NULL, 'r' },
 		{ "transport", required_argument, NULL, 't' },
+		{ "tier-rate", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -295,7 +326,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int c, sig, r;
 
-	while ((c = getopt_long(argc, argv, "rt:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "rt:R:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			o.require_bus = true;
@@ -303,8 +334,11 @@ int main(int argc, char **argv)
 		case 't':
 			o.transport = optarg;
 			break;
+		case 'R':
+			f.tier_rate = atof(optarg) * (double)MiB;
+			break;
 		case 'h':
-			printf("Usage: %s [--require-bus] [--transport=NAME]\n",
+			printf("Usage: %s [--require-bus] [--transport=NAME] [--tier-rate=MIB]\n",
 			       argv[0]);
 			return 0;
 		default:
@@ -340,6 +374,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fake-zusd: %s\n", err);
 		return 1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &f.start);
 	zusd_dbus_set_state(f.svc, "running");
 	printf("fake-zusd: ready\n");
 	fflush(stdout);
