@@ -58,6 +58,25 @@ static int find_plugin(const char *name, char **path)
 	return try_dir(PLUGINDIR, strlen(PLUGINDIR), name, path);
 }
 
+bool zus_plugin_abi_ok(uint32_t version)
+{
+	return version >= ZUS_PLUGIN_ABI_MIN && version <= ZUS_PLUGIN_ABI_VERSION;
+}
+
+/* Which versions we take, and what the plugin's builder should do. */
+static void abi_err(const char *path, uint32_t version, char *err,
+		    size_t errlen)
+{
+	bool newer = version > ZUS_PLUGIN_ABI_VERSION;
+
+	zus_set_err(err, errlen,
+		"plugin %s: built for plugin API version %u, %s; this zusd accepts versions %u to %u: %s against the SDK of zufs %s (libzus-dev, `pkg-config --cflags zus`, ZUS_PLUGIN_ABI_VERSION %u)",
+		path, version, newer ? "newer than this zusd" : "too old",
+		ZUS_PLUGIN_ABI_MIN, ZUS_PLUGIN_ABI_VERSION,
+		newer ? "upgrade zusd, or rebuild the plugin" : "rebuild the plugin",
+		PACKAGE_VERSION, ZUS_PLUGIN_ABI_VERSION);
+}
+
 int zus_plugin_load(const char *name_or_path, struct zus_loaded_plugin *out,
 		    char *err, size_t errlen)
 {
@@ -106,10 +125,9 @@ int zus_plugin_load(const char *name_or_path, struct zus_loaded_plugin *out,
 		ret = -ENOEXEC;
 		goto fail_close;
 	}
-	if (pl->abi_version != ZUS_PLUGIN_ABI_VERSION) {
-		zus_set_err(err, errlen,
-			"plugin %s: ABI version %u, this host speaks %u: rebuild the plugin against this zufs",
-			path, pl->abi_version, ZUS_PLUGIN_ABI_VERSION);
+	/* abi_version is the first member in every version: read nothing else */
+	if (!zus_plugin_abi_ok(pl->abi_version)) {
+		abi_err(path, pl->abi_version, err, errlen);
 		ret = -EPROTO;
 		goto fail_close;
 	}

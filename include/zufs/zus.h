@@ -33,6 +33,18 @@ extern "C" {
 struct zus_tier_backend;
 struct zus_tier_status;
 
+/*
+ * Plugin API versions.  A plugin records the version of the headers it was
+ * built with (zus_plugin.abi_version = ZUS_PLUGIN_ABI_VERSION); a host loads
+ * plugins of ZUS_PLUGIN_ABI_MIN to ZUS_PLUGIN_ABI_VERSION, its own headers'.
+ * A compatible change (a member appended to struct zus_fs_ops or zus_sb, a
+ * new flag) raises ZUS_PLUGIN_ABI_VERSION, and the host uses what it added
+ * only for plugins that declare the new version.  An incompatible one (a
+ * member moved, resized or given a new meaning) raises ZUS_PLUGIN_ABI_MIN
+ * to the new version too.  A plugin newer than its host is refused: the
+ * host cannot know what it expects.  See zus-plugin(7).
+ */
+#define ZUS_PLUGIN_ABI_MIN	1
 #define ZUS_PLUGIN_ABI_VERSION	1
 #define ZUS_NAME_MAX		255
 #define ZUS_PATH_MAX		4096
@@ -377,7 +389,7 @@ struct zus_tier_status {
 };
 
 struct zus_plugin {
-	uint32_t abi_version;		/* ZUS_PLUGIN_ABI_VERSION */
+	uint32_t abi_version;		/* ZUS_PLUGIN_ABI_VERSION; stays first */
 	const char *name;
 	const struct zus_fs_type *const *fs_types;	/* NULL-terminated */
 	const struct zus_tier_backend *const *tier_backends; /* may be NULL */
