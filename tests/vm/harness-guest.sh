@@ -6,10 +6,12 @@
 #   harness-guest.sh hang           never finish (the host must time out)
 #   harness-guest.sh pmem-write MARK   write MARK at the start of /dev/pmem0
 #                                   (raw namespace of run-vm.sh --pmem-image)
+#                                   and into /etc (run-vm.sh --root-image)
 #   harness-guest.sh setup-check N MARK
 #                                   with --setup harness-guest.sh: the setup
 #                                   ran in the new root before systemd, pmem
-#                                   holds MARK from an earlier boot; exit N
+#                                   and /etc hold MARK from an earlier boot;
+#                                   exit N
 # Run as a --setup script (VM_PHASE=setup): record that in
 # /etc/zufs-vm-setup-marker (the overlay) and exit 0.
 set -euo pipefail
@@ -27,7 +29,9 @@ pmem-write)
 	vm_modprobe nfit nd_pmem
 	vm_wait_for /dev/pmem0 20 || vm_die "no /dev/pmem0"
 	printf '%s\n' "$2" | dd of=/dev/pmem0 bs=4096 conv=sync,fsync status=none
-	vm_log "wrote $2 to /dev/pmem0"
+	printf '%s\n' "$2" > /etc/zufs-vm-root-mark
+	sync
+	vm_log "wrote $2 to /dev/pmem0 and /etc/zufs-vm-root-mark"
 	exit 0
 	;;
 setup-check)
@@ -40,7 +44,9 @@ setup-check)
 	got=$(head -c 4096 /dev/pmem0 | tr -d '\0')
 	got=${got%%$'\n'*}
 	[[ $got == "$3" ]] || vm_die "pmem holds '$got', not '$3'"
-	vm_log "setup ran before systemd, pmem kept '$3'; exiting with $2"
+	got=$(cat /etc/zufs-vm-root-mark 2>&1 || :)
+	[[ $got == "$3" ]] || vm_die "/etc/zufs-vm-root-mark holds '$got', not '$3' (--root-image)"
+	vm_log "setup ran before systemd, pmem and the root image kept '$3'; exiting with $2"
 	exit "$2"
 	;;
 exit)

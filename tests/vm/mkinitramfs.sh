@@ -73,6 +73,10 @@ done
 # kernel; dependencies come from modules.dep (already transitive).
 WANT=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
 	netfs fscache 9pnet 9pnet_virtio 9p overlay)
+# Loaded only for run-vm.sh --root-image (zufs.upper=): the overlay's upper
+# layer on an ext4 virtio disk that outlives the boot.
+# (crc32c: ext4 asks the crypto API for it by name, modules.dep cannot say.)
+WANT_UPPER=(virtio_blk crc32c_generic ext4)
 
 norm() { echo "${1//-/_}"; }
 
@@ -104,16 +108,24 @@ add_mod() {
 	order+=("$m")
 }
 
-for m in "${WANT[@]}"; do
-	m=$(norm "$m")
-	if [[ -n ${builtin[$m]:-} ]]; then
-		echo "mkinitramfs: $m: built into $kver"
-	elif [[ -n ${dep_path[$m]:-} ]]; then
-		add_mod "$m"
-	else
-		die "module $m is neither built in nor in $moddir (kernel $kver)"
-	fi
-done
+want() { # die|warn MODULE...: append them and their dependencies to order
+	local m missing=$1
+	shift
+	for m in "$@"; do
+		m=$(norm "$m")
+		if [[ -n ${builtin[$m]:-} ]]; then
+			echo "mkinitramfs: $m: built into $kver"
+		elif [[ -n ${dep_path[$m]:-} ]]; then
+			add_mod "$m"
+		else
+			$missing "module $m is neither built in nor in $moddir (kernel $kver)"
+		fi
+	done
+}
+warn() { echo "mkinitramfs: warning: $* (no --root-image)" >&2; }
+want die "${WANT[@]}"
+nbase=${#order[@]}
+want warn "${WANT_UPPER[@]}"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zufs-initramfs.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -126,6 +138,7 @@ mknod -m 666 "$tmp/dev/null" c 1 3
 
 i=0
 : > "$tmp/etc/modules.order"
+: > "$tmp/etc/modules.upper"
 for m in "${order[@]}"; do
 	src=$moddir/${dep_path[$m]}
 	dst=$(printf '%s/modules/%02d-%s.ko' "$tmp" "$i" "$m")
@@ -136,7 +149,11 @@ for m in "${order[@]}"; do
 	*.ko.gz) gzip -dc "$src" > "$dst" ;;
 	*) die "unknown module format: $src" ;;
 	esac
-	echo "$(basename "$dst")" >> "$tmp/etc/modules.order"
+	if ((i < nbase)); then
+		echo "$(basename "$dst")" >> "$tmp/etc/modules.order"
+	else
+		echo "$(basename "$dst")" >> "$tmp/etc/modules.upper"
+	fi
 	echo "mkinitramfs: module $m <- ${dep_path[$m]}"
 	i=$((i + 1))
 done
@@ -193,7 +210,24 @@ mount9p() { # tag dir opts
 }
 
 mount9p hostroot /lower ro,cache=loose || fail "cannot mount 9p tag hostroot"
-mount -t tmpfs -o mode=755 tmpfs /ovl || fail "tmpfs for overlay"
+upper=$(cmdline_arg zufs.upper || :)
+if [ -n "$upper" ]; then
+	# run-vm.sh --root-image: the root's changes live on a disk, so the
+	# next boot with the same image starts where this one stopped.
+	for m in $(cat /etc/modules.upper); do
+		insmod "/modules/$m" || fail "insmod $m failed"
+	done
+	n=0
+	until [ -b "$upper" ]; do
+		n=$((n + 1))
+		[ $n -ge 100 ] && fail "root image $upper did not appear"
+		sleep 0.1
+	done
+	mount -t ext4 "$upper" /ovl || fail "cannot mount the root image $upper"
+	log "root image $upper: the overlay's upper layer"
+else
+	mount -t tmpfs -o mode=755 tmpfs /ovl || fail "tmpfs for overlay"
+fi
 mkdir -p /ovl/upper /ovl/work
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/ovl/upper,workdir=/ovl/work /newroot ||
 	fail "cannot mount overlay on the 9p root"
@@ -232,8 +266,9 @@ fi
 mkdir -p /newroot/.zufs-vm
 cp /stage2.sh /newroot/.zufs-vm/stage2.sh
 cp /etc/kernel-version /newroot/.zufs-vm/initramfs-kernel-version
-# The host's machine-id would be shared by every VM; systemd makes a new one.
-: > /newroot/etc/machine-id
+# The host's machine-id would be shared by every VM; systemd makes a new one
+# (kept by a --root-image, as a reboot keeps it).
+[ -s /ovl/upper/etc/machine-id ] || : > /newroot/etc/machine-id
 # If the host is a container, its marker files would make systemd in the guest
 # believe it runs in a container (ConditionVirtualization=, udev...): hide them.
 rm -f /newroot/.dockerenv /newroot/run/.containerenv 2>/dev/null

@@ -63,6 +63,10 @@ options:
                      --pmem-size if missing, else its size is used; never
                      deleted): a later run sees what an earlier one wrote
   --nvme-image FILE  the same for the NVMe disk (--nvme-size if created)
+  --root-image FILE  keep the guest root's changes (the overlay's upper
+                     layer) on FILE, an ext4 image made ${VM_ROOT_IMAGE_SIZE:-4G} sparse if
+                     missing, never deleted: the next run with FILE boots
+                     what this one installed and configured (a reboot)
   --rundir-file FILE write the run directory's path to FILE
   --power-cut SECS   SIGKILL qemu SECS (decimal) after the guest script
                      creates results/power-cut-armed: a power cut, nothing
@@ -85,7 +89,7 @@ mode=script unit='' shell=0 systemd=0 verbose=0 keep=0
 timeout=${VM_TIMEOUT:-900} mem=2G maxmem=8G smp=2 cpu=max pmem_size=1G nvme_size=2G vpmem_size=''
 kver='' append='' name='' workdir=${VM_WORKDIR:-} rundir_file=''
 masks=() hostdirs=()
-setup='' pmem_image='' nvme_image='' power_cut=''
+setup='' pmem_image='' nvme_image='' root_image='' power_cut=''
 kernel_image=${VM_KERNEL_IMAGE:-} modules_dir=${VM_MODULES_DIR:-} debug_kernel=0
 [[ ${VM_DEBUG_KERNEL:-0} == 0 ]] || debug_kernel=1
 read -r -a guest_env <<< "${VM_GUEST_ENV:-}"
@@ -118,6 +122,7 @@ while (($#)); do
 	--setup) setup=${2:?--setup needs a script}; shift ;;
 	--pmem-image) pmem_image=${2:?--pmem-image needs a file}; shift ;;
 	--nvme-image) nvme_image=${2:?--nvme-image needs a file}; shift ;;
+	--root-image) root_image=${2:?--root-image needs a file}; shift ;;
 	--rundir-file) rundir_file=${2:?}; shift ;;
 	--power-cut) power_cut=${2:?--power-cut needs seconds}; shift ;;
 	-v | --verbose) verbose=1 ;;
@@ -272,6 +277,15 @@ else
 	truncate -s "$nvme_size" "$nvme"
 fi
 
+if [[ -n $root_image ]]; then
+	if [[ ! -e $root_image ]]; then
+		truncate -s "${VM_ROOT_IMAGE_SIZE:-4G}" "$root_image"
+		mkfs.ext4 -q -F -L zufs-vm-root "$root_image" || die "mkfs.ext4 $root_image failed"
+	fi
+	root_image=$(cd "$(dirname "$root_image")" && pwd -P)/$(basename "$root_image")
+	append="$append zufs.upper=/dev/vda"
+fi
+
 qpid='' tailpid=''
 cleanup() {
 	local st=$?
@@ -360,6 +374,7 @@ qemu=("$QEMU"
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 	-nodefaults -nographic -no-reboot -nic none
 )
+[[ -z $root_image ]] || qemu+=(-drive "file=$root_image,if=virtio,format=raw")
 [[ -z $vpmem_size ]] || qemu+=(
 	-object "memory-backend-file,id=m2,share=on,mem-path=$vpmem,size=$vpmem_size"
 	-device virtio-pmem-pci,memdev=m2,id=vpmem0
@@ -380,6 +395,7 @@ info "kernel $kver, mode $mode, ${smp} vCPU, mem $mem, pmem $pmem_size, nvme $nv
 [[ -n $setup ]] && info "setup    $setup"
 [[ -n $pmem_image ]] && info "pmem image $pmem (kept)"
 [[ -n $nvme_image ]] && info "nvme image $nvme (kept)"
+[[ -n $root_image ]] && info "root image $root_image (kept)"
 
 t0=$(date +%s.%N)
 if ((shell)); then

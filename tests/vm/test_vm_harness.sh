@@ -2,7 +2,8 @@
 # Self-test of the VM harness (make check-vm): exit status propagation, a
 # module from the build tree loaded with vm_insmod, a guest kernel WARNING
 # failing the run, the timeout, systemd mode, and (two more boots)
-# --pmem-image kept across boots + --setup before systemd. Seven short boots.
+# --pmem-image and --root-image kept across boots + --setup before systemd.
+# Seven short boots.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 srcdir=${VM_SRCDIR:-$(cd "$here/../.." && pwd)}
@@ -62,22 +63,23 @@ check "a hung guest is killed at the timeout" 124 $?
 run --name harness-systemd --systemd "$here/harness-guest.sh" -- exit 5
 check "systemd mode runs the script from a unit and powers off" 5 $?
 
-# --pmem-image: what one boot writes, the next one reads; --setup runs in
-# the new root before systemd starts.
+# --pmem-image and --root-image: what one boot writes, the next one reads;
+# --setup runs in the new root before systemd starts.
 img=$work/harness-pmem.img
+rimg=$work/harness-root.img
 mark="zufs-harness-$$-$RANDOM"
-rm -f "$img"
-run --name harness-pmem --pmem-image "$img" "$here/harness-guest.sh" -- pmem-write "$mark"
+rm -f "$img" "$rimg"
+run --name harness-pmem --pmem-image "$img" --root-image "$rimg" "$here/harness-guest.sh" -- pmem-write "$mark"
 check "--pmem-image: a guest writes the image" 0 $?
 if [[ -f $img && $(head -c 4096 "$img" | tr -d '\0') == "$mark"* ]]; then
 	echo "PASS: --pmem-image: the file is kept and holds what the guest wrote"; pass=$((pass + 1))
 else
 	echo "FAIL: --pmem-image: $img missing or without the mark"; fail=$((fail + 1))
 fi
-run --name harness-setup --systemd --pmem-image "$img" --setup "$here/harness-guest.sh" \
-	"$here/harness-guest.sh" -- setup-check 6 "$mark"
-check "--setup runs before systemd; --pmem-image reused by the next boot" 6 $?
-rm -f "$img"
+run --name harness-setup --systemd --pmem-image "$img" --root-image "$rimg" \
+	--setup "$here/harness-guest.sh" "$here/harness-guest.sh" -- setup-check 6 "$mark"
+check "--setup runs before systemd; --pmem-image and --root-image reused by the next boot" 6 $?
+rm -f "$img" "$rimg"
 
 echo "$pass passed, $fail failed"
 ((fail == 0))
