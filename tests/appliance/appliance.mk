@@ -1,7 +1,8 @@
 # Appliance tests: zusd.conf parsing, the statistics counters, the D-Bus
 # service with zufsctl on a private bus, the systemd units, and the real
 # zusd run from zusd.conf over FUSE with D-Bus and sd_notify
-# (test_zusd_dbus.sh).  The shell tests source appliance-lib.sh.
+# (test_zusd_dbus.sh), zufsctl stats --watch over fake-zusd's growing tier
+# counters (test_stats_watch.sh).  The shell tests source appliance-lib.sh.
 # zusd/config.h is included as "zusd/config.h": a bare "config.h" is
 # autoconf's
 APPLIANCE_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/zusd
@@ -14,9 +15,11 @@ TESTS += tests/appliance/test_config tests/appliance/test_stats \
 	tests/appliance/test_health tests/appliance/test_mtab \
 	tests/appliance/test_log \
 	tests/appliance/test_dbus.sh tests/appliance/test_units.sh \
-	tests/appliance/test_zusd_dbus.sh tests/appliance/test_fdstore.sh
+	tests/appliance/test_zusd_dbus.sh tests/appliance/test_fdstore.sh \
+	tests/appliance/test_stats_watch.sh
 EXTRA_DIST += tests/appliance/test_dbus.sh tests/appliance/test_units.sh \
 	tests/appliance/test_zusd_dbus.sh tests/appliance/test_fdstore.sh \
+	tests/appliance/test_stats_watch.sh \
 	tests/appliance/appliance-lib.sh tests/appliance/system-bus-policy.conf
 
 tests_appliance_test_config_SOURCES = tests/appliance/test_config.c
