@@ -12,3 +12,7 @@ mkfs_fsck_pmfs2_CFLAGS = $(AM_CFLAGS)
 mkfs_fsck_pmfs2_LDADD = plugins/pmfs2/libpmfs2fmt.la
 
 dist_man_MANS += mkfs/mkfs.pmfs2.8 mkfs/fsck.pmfs2.8
+
+# fsck -C and mkfs's phases from the command line
+TESTS += mkfs/test_progress.sh
+EXTRA_DIST += mkfs/test_progress.sh
