@@ -12,7 +12,8 @@ pkgs=(
 )
 if [ "${1:-}" = "--vm" ]; then
 	pkgs+=(qemu-system-x86 linux-image-amd64 linux-headers-amd64
-	       busybox-static ndctl cpio kmod)
+	       busybox-static ndctl cpio kmod
+	       debhelper dh-dkms dkms lintian)
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
