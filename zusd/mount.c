@@ -41,8 +41,9 @@ static void mount_hint(const struct zusd_mount_args *a, const char *fstype,
 	case -EINVAL:
 		/* not this fs, or a bad option: the plugin said which */
 		fprintf(stderr,
-			"zusd: %s: not mounted: %s refused the device or the mount options (the reason is above; see %s(5))\n",
-			a->device, fstype, fstype);
+			"zusd: %s: not mounted: %s refused the device or the mount options (the reason is above%s)\n",
+			a->device, fstype,
+			strcmp(fstype, "pmfs2") ? "" : "; see pmfs2(5)");
 		break;
 	case -EUCLEAN:
 	case -EBADMSG:
@@ -90,9 +91,10 @@ int zusd_mount_open(struct zusd_mount *m, const struct zusd_mount_args *a)
 
 	ret = zus_plugin_load(a->plugin, &m->lp, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "zusd: cannot load plugin '%s': %s\n"
-			"  (give --plugin a path, or set ZUS_PLUGIN_PATH)\n",
-			a->plugin, err);
+		/* a version refusal says what to do itself */
+		fprintf(stderr, "zusd: cannot load plugin '%s': %s\n%s",
+			a->plugin, err, ret == -ENOENT ?
+			"  (give --plugin a path, or set ZUS_PLUGIN_PATH)\n" : "");
 		return ret;
 	}
 	m->plugin_loaded = true;
