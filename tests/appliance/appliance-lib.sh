@@ -125,6 +125,19 @@ app_exit() {
 	exit $app_rc
 }
 
+# -- checking a command's exit status
+# app_expect_rc RC EXPECTED DESCRIPTION OUT ERR: ok when RC is EXPECTED, else
+# bad, with the command's stdout and stderr files shown
+app_expect_rc() {
+	if [ "$1" = "$2" ]; then
+		ok "$3 (exit $1)"
+	else
+		bad "$3: exit $1, expected $2"
+		sed 's/^/  stdout: /' "$4"
+		sed 's/^/  stderr: /' "$5"
+	fi
+}
+
 # -- waiting
 # app_wait TENTHS CMD [ARG]...: runs CMD every 0.1 s until it succeeds;
 # status 1 when it still fails after TENTHS tenths of a second

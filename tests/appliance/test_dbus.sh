@@ -75,13 +75,7 @@ run() {
 }
 
 expect_rc() {	# expected rc, description
-	if [ "$rc" = "$1" ]; then
-		ok "$2 (exit $rc)"
-	else
-		bad "$2: exit $rc, expected $1"
-		sed 's/^/  stdout: /' "$tmp/out"
-		sed 's/^/  stderr: /' "$tmp/err"
-	fi
+	app_expect_rc "$rc" "$1" "$2" "$tmp/out" "$tmp/err"
 }
 
 expect_in() {	# file, fixed string, description

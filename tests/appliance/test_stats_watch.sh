@@ -37,13 +37,7 @@ run() {
 }
 
 expect_rc() {	# expected rc, description
-	if [ "$rc" = "$1" ]; then
-		ok "$2 (exit $rc)"
-	else
-		bad "$2: exit $rc, expected $1"
-		sed 's/^/  stdout: /' "$T/out"
-		sed 's/^/  stderr: /' "$T/err"
-	fi
+	app_expect_rc "$rc" "$1" "$2" "$T/out" "$T/err"
 }
 
 # near FILE FIELD WANT DESCRIPTION: in every line of FILE, the number after

@@ -32,6 +32,16 @@ vm_wait_for() {
 	done
 }
 
+# vm_until SECS CMD...: poll CMD every 0.5 s until it succeeds; 1 after SECS.
+vm_until() {
+	local t=$1 n=0
+	shift
+	until "$@"; do
+		((n++ < t * 2)) || return 1
+		sleep 0.5
+	done
+}
+
 # vm_modprobe MOD...: load modules of the guest kernel (skips built-ins).
 vm_modprobe() {
 	local m

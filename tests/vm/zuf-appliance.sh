@@ -35,15 +35,6 @@ PROBE=$VM_BUILDDIR/tests/vm/stall-probe
 conf=$(cat /etc/zufs-test-conf-path)
 zprop() { systemctl show -p "$1" --value "$Z"; }
 mounted() { [[ $(findmnt -n -o FSTYPE /data 2>/dev/null) == pmfs2 ]]; }
-# wait_for SECS CMD...: poll CMD every 0.5 s
-wait_for() {
-	local t=$1 n=0
-	shift
-	until "$@"; do
-		((n++ < t * 2)) || return 1
-		sleep 0.5
-	done
-}
 zusd_up() { [[ $(zprop ActiveState) == active && $(zprop SubState) == running ]]; }
 served() { timeout 60 stat /data/keep >/dev/null && timeout 60 ls /data >/dev/null; }
 mounted_served() { mounted && served; }
@@ -60,7 +51,7 @@ vm_log "appliance: kernel $(uname -r), $(nproc) CPUs, systemd $(systemctl --vers
 
 # ---- (a) the boot ----------------------------------------------------------------
 # nofail: the boot does not wait for /data, so give it time to appear
-wait_for 120 mounted || :
+vm_until 120 mounted || :
 vm_check "boot: /data mounted from /etc/fstab (pmfs2)" mounted
 findmnt /data > "$R/findmnt.txt" 2>&1 || :
 systemctl status --no-pager -l "$Z" data.mount zusd.socket sys-fs-zuf.mount > "$R/status-boot.txt" 2>&1 || :
@@ -132,7 +123,7 @@ restart_under_load() { # KIND LABEL TRIGGER...
 	vm_log "$label: $* (MainPID $pid0, NRestarts $nr0)"
 	t0=$SECONDS
 	"$@" || vm_log "$label: '$*' exited with $?"
-	wait_for 90 sh -c "[ \"\$(systemctl show -p MainPID --value $Z)\" != $pid0 ] &&
+	vm_until 90 sh -c "[ \"\$(systemctl show -p MainPID --value $Z)\" != $pid0 ] &&
 		[ \"\$(systemctl show -p SubState --value $Z)\" = running ]" || :
 	nr1=$(zprop NRestarts) pid1=$(zprop MainPID)
 	vm_log "$label: zusd back after $((SECONDS - t0))s (MainPID $pid1, NRestarts $nr1)"
@@ -189,7 +180,7 @@ LimitCORE=0
 EOF
 systemctl daemon-reload
 timeout 120 systemctl restart "$Z" || :
-wait_for 60 zusd_up || :
+vm_until 60 zusd_up || :
 vm_check "watchdog: zusd up with WatchdogSec=8s ($(zprop WatchdogUSec))" zusd_up
 nr0=$(zprop NRestarts) pid0=$(zprop MainPID) since=$(date +%s)
 touch /run/zusd-test-hang
@@ -198,7 +189,7 @@ touch /run/zusd-test-hang
 wpid=$!
 t0=$SECONDS
 # WatchdogSec=8s: systemd kills zusd 8-16 s after its last ping
-wait_for 60 sh -c "[ \"\$(systemctl show -p MainPID --value $Z)\" != $pid0 ]" || :
+vm_until 60 sh -c "[ \"\$(systemctl show -p MainPID --value $Z)\" != $pid0 ]" || :
 vm_log "watchdog: waited $((SECONDS - t0))s"
 rm -f /run/zusd-test-hang
 jctl "$since" > "$R/journal-watchdog.txt" || :
@@ -206,7 +197,7 @@ vm_check "watchdog: systemd saw 'Watchdog timeout' ($((SECONDS - t0))s after the
 	grep -q 'Watchdog timeout' "$R/journal-watchdog.txt"
 vm_check "watchdog: zusd killed with SIGABRT, result 'watchdog'" \
 	grep -qE "Failed with result 'watchdog'|status=6/ABRT|signal=ABRT" "$R/journal-watchdog.txt"
-wait_for 60 zusd_up || :
+vm_until 60 zusd_up || :
 vm_check "watchdog: zusd restarted (NRestarts $nr0 -> $(zprop NRestarts))" \
 	test "$(zprop NRestarts)" -eq $((nr0 + 1)) -a "$(zprop MainPID)" != "$pid0"
 set +e
@@ -221,7 +212,7 @@ vm_check "watchdog: systemd did not try to unmount /data" not_unmounted "$since"
 rm -rf "$dropin"
 systemctl daemon-reload
 timeout 120 systemctl restart "$Z" || :
-wait_for 60 zusd_up || :
+vm_until 60 zusd_up || :
 
 # ---- (d) a bad zusd.conf -----------------------------------------------------------
 cp "$conf" /run/zusd.conf.orig
@@ -239,7 +230,7 @@ vm_check "bad zusd.conf: systemd did not try to unmount /data" not_unmounted "$s
 # What the admin sees once zusd has settled in 'failed': a bad config must
 # not be retried by Restart=on-failure until the start limit (which leaves
 # only "Start request repeated too quickly" in the status' log lines)
-wait_for 60 sh -c "[ \"\$(systemctl show -p ActiveState --value $Z)\" = failed ]" || :
+vm_until 60 sh -c "[ \"\$(systemctl show -p ActiveState --value $Z)\" = failed ]" || :
 vm_log "bad zusd.conf: zusd is $(zprop ActiveState)/$(zprop SubState) ($(zprop Result)), NRestarts $(zprop NRestarts)"
 systemctl status --no-pager -l "$Z" > "$R/status-badconf.txt" 2>&1 || :
 vm_check "bad zusd.conf: zusd failed without restart attempts (NRestarts $(zprop NRestarts))" \
@@ -254,7 +245,7 @@ vm_check "bad zusd.conf: a call on /data waits for a server" kill -0 "$bpid"
 cp /run/zusd.conf.orig "$conf"
 systemctl reset-failed "$Z" || :
 timeout 120 systemctl restart "$Z" || :
-vm_check "bad zusd.conf: config restored, zusd starts" wait_for 60 zusd_up
+vm_check "bad zusd.conf: config restored, zusd starts" vm_until 60 zusd_up
 set +e
 timeout 60 tail --pid="$bpid" -f /dev/null
 wait "$bpid"
@@ -275,7 +266,7 @@ vm_check "socket activation: /data stays mounted" mounted
 vm_check "socket activation: zusd.socket listening" systemctl is-active -q zusd.socket
 cat /data/dir/f3 > /run/sa.out 2>&1 &
 spid=$!
-vm_check "socket activation: a call on /data started zusd" wait_for 60 zusd_up
+vm_check "socket activation: a call on /data started zusd" vm_until 60 zusd_up
 set +e
 timeout 60 tail --pid="$spid" -f /dev/null
 wait "$spid"

@@ -28,14 +28,6 @@ export DEBIAN_FRONTEND=noninteractive
 ZUSD=/usr/sbin/zusd MKFS=/usr/sbin/mkfs.pmfs2 FSCK=/usr/sbin/fsck.pmfs2 ZUFSCTL=/usr/bin/zufsctl
 SUMFILE=/var/lib/zufs-deb-test.sum
 
-wait_for() { # SECS CMD...: poll CMD every 0.5 s
-	local t=$1 n=0
-	shift
-	until "$@"; do
-		((n++ < t * 2)) || return 1
-		sleep 0.5
-	done
-}
 stamp() { # prefix each line with the guest's uptime (where the time goes)
 	local l
 	while IFS= read -r l; do echo "[$(cut -d' ' -f1 /proc/uptime)] $l"; done
@@ -91,7 +83,7 @@ install_boot() {
 	# a pmem device with no known filesystem starts zusd (60-zufs.rules):
 	# restart it so it reads the edited zusd.conf
 	systemctl restart zusd.service
-	vm_check "zusd active after enable + restart" wait_for 30 zusd_active
+	vm_check "zusd active after enable + restart" vm_until 30 zusd_active
 	vm_check "mount /data (fstab)" mount /data
 	vm_check "/data is pmfs2 over zuf" data_on_zuf
 	head -c 8M /dev/urandom > /data/keep
@@ -123,7 +115,7 @@ memfs_fuse() {
 	truncate -s 16M "$img"
 	"$ZUSD" --transport=fuse --plugin "$so" "$img" "$mnt" >"$R/memfs-zusd.log" 2>&1 &
 	zpid=$!
-	wait_for 30 mountpoint -q "$mnt" || ok=0
+	vm_until 30 mountpoint -q "$mnt" || ok=0
 	if ((ok)); then
 		echo hello-from-memfs > "$mnt/f" && [[ $(cat "$mnt/f") == hello-from-memfs ]] || ok=0
 		umount "$mnt" || ok=0
@@ -158,7 +150,7 @@ gone_packages() { ! dpkg -l zufs zufs-dkms libzus-dev 2>/dev/null | grep -q '^[i
 
 reboot_boot() {
 	local r
-	vm_check "after the reboot: /data mounted from fstab, pmfs2 over zuf" wait_for 120 data_on_zuf
+	vm_check "after the reboot: /data mounted from fstab, pmfs2 over zuf" vm_until 120 data_on_zuf
 	vm_check "after the reboot: zusd active (enabled by the admin)" zusd_active
 	vm_check "after the reboot: zuf.ko is DKMS's" \
 		test "$(modinfo -n zuf 2>&1)" = "/lib/modules/$kver/updates/dkms/zuf.ko"
