@@ -501,8 +501,10 @@ again:
 	wake_up(&c->srv_wq);
 
 	ret = zuf_chan_wait_reply(c, call, &abandoned);
-	if (abandoned)
+	if (abandoned) {
+		call->unknown = true;
 		return ret;	/* the channel frees itself on the reply */
+	}
 	if (ret == ZUF_RESEND_UNSENT || ret == ZUF_RESEND_LOST) {
 		zuf_chan_release(zr, c);
 		if (ret == ZUF_RESEND_LOST && ++lost > ZUF_MAX_LOST) {

@@ -127,6 +127,22 @@ static void zuf_dir_nlink_drop(struct inode *dir)
 		drop_nlink(dir);
 }
 
+/*
+ * A namespace call abandoned after it was sent may still happen in the
+ * server: drop the names it touched from the dcache, so that the next
+ * lookup asks the server instead of trusting a stale (negative) dentry.
+ */
+static void zuf_forget_names(const struct zuf_call *call, struct dentry *a,
+			     struct dentry *b)
+{
+	if (!call->unknown)
+		return;
+	if (a)
+		d_drop(a);
+	if (b)
+		d_drop(b);
+}
+
 static int zuf_do_create(struct user_namespace *mnt_userns, struct inode *dir,
 			 struct dentry *dentry, struct file *tmpfile, u32 op,
 			 umode_t mode, dev_t rdev, const char *target)
@@ -170,8 +186,10 @@ static int zuf_do_create(struct user_namespace *mnt_userns, struct inode *dir,
 		call.pl_in_len = cr->target_len;
 	}
 	ret = zuf_dispatch(&call);
-	if (ret)
+	if (ret) {
+		zuf_forget_names(&call, dentry, NULL);
 		goto out;
+	}
 	if (target && cr->attr.size != strlen(target)) {
 		ret = zuf_bad_reply("symlink %llu: size %llu", cr->attr.ino,
 				    cr->attr.size);
@@ -288,6 +306,7 @@ static int zuf_link(struct dentry *old, struct inode *dir,
 	call.in_len = sizeof(*ln);
 	call.out_len = offsetof(struct zufs_link, name);
 	ret = zuf_dispatch(&call);
+	zuf_forget_names(&call, dentry, NULL);
 	if (!ret)
 		ret = zuf_check_attr(dir->i_sb, &ln->attr, inode->i_ino);
 	if (!ret && inode_wrong_type(inode, ln->attr.mode))
@@ -324,8 +343,10 @@ static int zuf_remove(struct inode *dir, struct dentry *dentry, u32 op)
 	call.out_len = sizeof(lk->hdr);
 	ret = zuf_dispatch(&call);
 	kfree(lk);
-	if (ret)
+	if (ret) {
+		zuf_forget_names(&call, dentry, NULL);
 		return ret;
+	}
 	dir->i_mtime = current_time(dir);
 	dir->i_ctime = dir->i_mtime;
 	inode->i_ctime = dir->i_mtime;
@@ -379,8 +400,10 @@ static int zuf_rename(struct user_namespace *mnt_userns, struct inode *odir,
 	call.out_len = sizeof(rn->hdr);
 	ret = zuf_dispatch(&call);
 	kfree(rn);
-	if (ret)
+	if (ret) {
+		zuf_forget_names(&call, odentry, ndentry);
 		return ret;
+	}
 
 	odir->i_mtime = current_time(odir);
 	odir->i_ctime = odir->i_mtime;

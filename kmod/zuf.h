@@ -133,6 +133,12 @@ struct zuf_call {
 	void *window;			/* the channel's, while it is held */
 	unsigned long deadline;		/* jiffies: the call gives up */
 	unsigned int flags;
+	/*
+	 * Set when the call stopped waiting (a fatal signal, the server's
+	 * timeout) after the command was sent: the server may still carry
+	 * it out.
+	 */
+	bool unknown;
 };
 
 #define ZUF_CALL_MOUNT		BIT(0)	/* use the mount channel */

@@ -6,6 +6,8 @@
 #     runs completes once a new zusd attaches, a call with no zusd at all
 #     fails with EIO after restart_timeout; the restarted zusd re-attaches
 #     the mount and it works (fio verify), the data survives.
+#   - a create whose caller is SIGKILLed while zusd stalls it (the hang hook):
+#     the file the server makes afterwards is visible, unlink + rmdir work.
 #   - zusd --test-evil=KIND sends malformed replies: every kind fails that
 #     one call with EIO and a ratelimited "bad server reply" log line.
 #   - umount, fsck.pmfs2 -n clean, rmmod (nothing leaked).
@@ -89,6 +91,29 @@ vm_check "no zusd: after restart_timeout ($((SECONDS - t0))s)" \
 echo 15 > /sys/module/zuf/parameters/restart_timeout
 vm_check "zusd restarted" zusd_start
 vm_check "mount usable again" test "$(cat "$mnt/dir/f2")" = 2
+
+# ---- a create whose caller is killed while the server holds it -------------------
+# The server still makes the file after the caller is gone: the kernel must
+# not keep the negative dentry of its lookup (stat ENOENT, rmdir ENOTEMPTY).
+zusd_stop TERM
+export ZUSD_TEST_HANG_FILE=/run/zusd-test-hang
+vm_check "zusd with the hang hook" zusd_start
+unset ZUSD_TEST_HANG_FILE
+mkdir "$mnt/killed"
+# a create first: the directory's ACLs are cached, so that the stalled
+# call is the CREATE itself, not a getxattr before it
+touch "$mnt/killed/warm" && rm "$mnt/killed/warm"
+stat "$mnt/killed/f" >/dev/null 2>&1 || :	# a cached negative dentry
+touch /run/zusd-test-hang
+touch "$mnt/killed/f" &
+tpid=$!
+sleep 2
+kill -KILL "$tpid"
+wait "$tpid" 2>/dev/null || :
+rm -f /run/zusd-test-hang
+vm_check "killed create: the server's file is visible" vm_until 20 stat "$mnt/killed/f"
+vm_check "killed create: unlink + rmdir work (no stale dentry)" \
+	sh -c "rm '$mnt/killed/f' && rmdir '$mnt/killed'"
 
 # ---- malformed replies -----------------------------------------------------------
 evil() { # KIND CHECK-NAME CMD...
